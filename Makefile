@@ -1,0 +1,44 @@
+# LLM Ledger: `make demo` runs the nightly refresh on the demo organisation, `make test` runs
+# the suite. Both bootstrap .venv from requirements.lock (exact versions) on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+HOME_DIR ?= $(CURDIR)/.llmledger
+
+# Nothing phones home: not dbt, not Cosmos, not Airflow, not GX.
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export GX_ANALYTICS_ENABLED := False
+export SCARF_ANALYTICS := false
+
+.PHONY: install demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# The stamp depends on the lock file: editing it reinstalls, nothing else does.
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/llmledger --home $(HOME_DIR) demo
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check plugins dags tests
+	$(BIN)/sqlfluff lint dbt/models sql --dialect duckdb --templater jinja
+
+bench: install
+	$(BIN)/python -m llmledger.bench
+
+clean:
+	rm -rf $(VENV) .llmledger .pytest_cache

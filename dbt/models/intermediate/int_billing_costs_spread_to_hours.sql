@@ -1,0 +1,72 @@
+-- One row per pooled billing charge x hour it covers. A charge (and the GPU-hours it pays for)
+-- is spread over its hours in proportion to the seconds of each hour it covers; the floor
+-- remainder goes to its last hour, so each charge's hours sum exactly to the charge.
+-- A zero-length charge period lands whole in its starting hour.
+with charges as (
+    select * from {{ ref('int_billing_charges_converted') }}
+    where cluster is not null
+),
+
+hours as (
+    select
+        charge_key,
+        cluster,
+        charge_period_start,
+        charge_period_end,
+        charge_period_seconds,
+        {{ to_units('effective_cost_usd') }} as cost_units,
+        {{ to_units('paid_gpu_hours') }} as gpu_hour_units,
+        unnest(
+            case
+                when charge_period_end > charge_period_start
+                    then range(date_trunc('hour', charge_period_start), charge_period_end, interval 1 hour)
+                else [date_trunc('hour', charge_period_start)]
+            end
+        ) as hour
+    from charges
+),
+
+weighted as (
+    select
+        *,
+        case
+            when charge_period_seconds > 0
+                then date_diff(
+                    'second',
+                    greatest(charge_period_start, hour),
+                    least(charge_period_end, hour + interval 1 hour)
+                )
+            else 1
+        end as weight
+    from hours
+),
+
+floored as (
+    select
+        *,
+        sum(weight) over (partition by charge_key) as total_weight,
+        row_number() over (partition by charge_key order by hour desc) as hours_from_end,
+        {{ prorate_units('cost_units', 'weight', 'sum(weight) over (partition by charge_key)') }} as cost_floor,
+        {{ prorate_units('gpu_hour_units', 'weight', 'sum(weight) over (partition by charge_key)') }} as gpu_hour_floor
+    from weighted
+),
+
+final as (
+    select
+        charge_key,
+        cluster,
+        hour,
+        case
+            when hours_from_end = 1
+                then cost_units - (sum(cost_floor) over (partition by charge_key) - cost_floor)
+            else cost_floor
+        end as cost_units,
+        case
+            when hours_from_end = 1
+                then gpu_hour_units - (sum(gpu_hour_floor) over (partition by charge_key) - gpu_hour_floor)
+            else gpu_hour_floor
+        end as gpu_hour_units
+    from floored
+)
+
+select * from final

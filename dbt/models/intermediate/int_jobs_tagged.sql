@@ -1,0 +1,110 @@
+-- One row per Slurm job with its activity, model generation and dataset.
+-- Precedence: `key=value` pairs in the job's Comment override; then the first rule of
+-- config/tag_mapping.csv (lowest priority number) whose regex fully matches its field; else the
+-- job is `untagged`. A tag naming an activity outside the taxonomy is not trusted: the job is
+-- `untagged` and `tag_problem` says why.
+with jobs as (
+    select * from {{ ref('stg_slurm__jobs') }}
+    where is_latest_record
+),
+
+rules as (
+    select * from {{ ref('stg_config__tag_mapping') }}
+),
+
+activities as (
+    select * from {{ ref('activities') }}
+),
+
+comment_pairs as (
+    select
+        job_key,
+        lower(trim(split_part(pair, '=', 1))) as tag_key,
+        trim(split_part(pair, '=', 2)) as tag_value
+    from (
+        select
+            job_key,
+            unnest(string_split(coalesce(comment, ''), ';')) as pair
+        from jobs
+    )
+    where pair like '%=%'
+),
+
+comment_tags as (
+    select
+        job_key,
+        max(case when tag_key = 'activity' then tag_value end) as activity,
+        max(case when tag_key in ('model_generation', 'model', 'generation') then tag_value end) as model_generation,
+        max(case when tag_key in ('dataset_version', 'dataset') then tag_value end) as dataset_version
+    from comment_pairs
+    group by job_key
+),
+
+rule_matches as (
+    select
+        jobs.job_key,
+        rules.priority,
+        rules.activity,
+        rules.model_generation,
+        rules.dataset_version,
+        row_number() over (
+            partition by jobs.job_key order by rules.priority, rules.field, rules.pattern
+        ) as match_rank
+    from jobs
+    inner join rules
+        on regexp_full_match(
+            coalesce(
+                case rules.field
+                    when 'account' then jobs.account
+                    when 'wckey' then jobs.wckey
+                    when 'job_name' then jobs.job_name
+                    when 'comment' then jobs.comment
+                    when 'partition' then jobs.partition
+                    when 'user_name' then jobs.user_name
+                end,
+                ''
+            ),
+            rules.pattern
+        )
+),
+
+first_rule as (
+    select * from rule_matches where match_rank = 1
+),
+
+combined as (
+    select
+        jobs.*,
+        comment_tags.activity as comment_activity,
+        first_rule.activity as rule_activity,
+        coalesce(comment_tags.activity, first_rule.activity) as claimed_activity,
+        coalesce(comment_tags.model_generation, first_rule.model_generation) as model_generation,
+        coalesce(comment_tags.dataset_version, first_rule.dataset_version) as dataset_version,
+        case
+            when comment_tags.activity is not null then 'comment'
+            when first_rule.activity is not null then 'rule:' || cast(first_rule.priority as varchar)
+            else 'none'
+        end as tag_source
+    from jobs
+    left join comment_tags on jobs.job_key = comment_tags.job_key
+    left join first_rule on jobs.job_key = first_rule.job_key
+),
+
+final as (
+    select
+        combined.* exclude (claimed_activity),
+        case
+            when activities.activity is not null then combined.claimed_activity
+            else 'untagged'
+        end as activity,
+        case
+            when combined.claimed_activity is null then 'no tag or rule matched'
+            when activities.activity is null
+                then 'activity ' || combined.claimed_activity || ' is not in the taxonomy'
+        end as tag_problem
+    from combined
+    left join activities
+        on combined.claimed_activity = activities.activity and activities.taggable
+)
+
+select * from final

@@ -1,0 +1,22 @@
+with allocations as (
+    select * from {{ ref('int_gpu_hours_allocated_to_pools') }}
+    where row_kind = 'job'
+),
+
+final as (
+    select
+        job_key,
+        job_id,
+        cluster,
+        hour,
+        gpu_hours,
+        {{ from_units('claimed_gpu_hour_units') }} as claimed_gpu_hours,
+        cost_usd as allocated_cost_usd,
+        activity,
+        model_generation,
+        dataset_version,
+        oversubscribed
+    from allocations
+)
+
+select * from final

@@ -1,0 +1,5 @@
+with source as (
+    select * from {{ source('config', 'vendor_projects') }}
+)
+
+select * from source

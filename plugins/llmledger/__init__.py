@@ -1,0 +1,3 @@
+"""LLM Ledger: what model generations really cost, data versus training."""
+
+__version__ = "0.1.0"

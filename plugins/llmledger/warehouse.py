@@ -1,0 +1,102 @@
+"""The DuckDB warehouse: building it with dbt, and opening it read-only.
+
+Only dbt writes ``warehouse.duckdb``. Everyone else opens it read-only through
+:func:`connect_readonly`, which retries briefly because DuckDB refuses a read-only open while a
+writer holds the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+
+from llmledger.paths import Home
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = Path(os.environ.get("LLMLEDGER_DBT_PROJECT_DIR", REPO_ROOT / "dbt"))
+DBT_PROFILES_DIR = DBT_PROJECT_DIR
+
+TELEMETRY_OFF = {
+    "DO_NOT_TRACK": "1",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    "DBT_VERSION_CHECK": "False",
+    "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+}
+
+
+class BuildFailed(RuntimeError):
+    """dbt build failed; the message carries dbt's own summary of what failed."""
+
+
+def dbt_env(home: Home) -> dict[str, str]:
+    """Environment variables every dbt invocation needs (CLI, Cosmos, tests alike)."""
+    return {
+        "LLMLEDGER_HOME": str(home.root),
+        "DBT_PROFILES_DIR": str(DBT_PROFILES_DIR),
+        # Target and logs outside the source tree: several homes may build at once.
+        "DBT_TARGET_PATH": str(home.root / "dbt_target"),
+        "DBT_LOG_PATH": str(home.root / "dbt_logs"),
+        **TELEMETRY_OFF,
+    }
+
+
+def dbt_executable() -> str:
+    """The dbt installed beside this Python (the project's venv), else the one on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("dbt")
+    if not found:
+        raise BuildFailed("dbt is not installed: run `make install` (installs from requirements.lock)")
+    return found
+
+
+def dbt_build(home: Home, args: Sequence[str] = (), echo: bool = True) -> None:
+    """Stage the config, then ``dbt build`` the whole project against ``home``.
+
+    Raises :class:`BuildFailed` with dbt's failure summary if any model or test fails.
+    """
+    from llmledger import config
+
+    home.ensure()
+    config.stage(home)
+    cmd = [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR), *args]
+    env = {**os.environ, **dbt_env(home)}
+    log.info("running %s", " ".join(cmd))
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if echo:
+        sys.stdout.write(proc.stdout)
+    if proc.returncode != 0:
+        failures = [
+            line
+            for line in proc.stdout.splitlines()
+            if any(word in line for word in ("ERROR", "FAIL", "Error", "error:"))
+        ]
+        detail = "\n".join(failures[-40:]) or proc.stdout[-4000:] + proc.stderr[-4000:]
+        raise BuildFailed(f"dbt build failed (exit {proc.returncode}):\n{detail}")
+
+
+def connect_readonly(home: Home, attempts: int = 20, wait_s: float = 0.5) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse, retried while a writer holds the file."""
+    if not home.warehouse.exists():
+        raise FileNotFoundError(
+            f"no warehouse at {home.warehouse}: run `llmledger build` (or `llmledger run`) first"
+        )
+    last: Exception | None = None
+    for _ in range(attempts):
+        try:
+            return duckdb.connect(str(home.warehouse), read_only=True)
+        except duckdb.IOException as exc:  # locked by a writer
+            last = exc
+            time.sleep(wait_s)
+    raise RuntimeError(f"warehouse {home.warehouse} stayed locked by a writer: {last}")
