@@ -224,6 +224,19 @@ unpriced_gpu_hours as (
     group by job_hours.cluster
 ),
 
+amortization_policy_supported as (
+    -- Only units_of_production is computed so far: a dataset on another policy keeps its whole
+    -- cost on its balance, which this check makes visible instead of silent.
+    select
+        'amortization_policy_supported' as check_name,
+        'warn' as severity,
+        dataset_version || ' (' || amortization_policy || ')' as scope,
+        cast(0 as decimal(38, 10)) as expected,
+        total_cost_usd as actual
+    from datasets
+    where amortization_policy != 'units_of_production'
+),
+
 unioned as (
     select * from pool_conservation
     union all select * from billing_invoice_total
@@ -236,6 +249,7 @@ unioned as (
     union all select * from ingest_row_accounting
     union all select * from raw_rows_loaded
     union all select * from unpriced_gpu_hours
+    union all select * from amortization_policy_supported
 ),
 
 final as (

@@ -1,0 +1,322 @@
+"""The demo organisation: deterministic, valid, and covering everything the warehouse handles.
+
+The files are read back here with plain ``csv`` and string splitting (not with the generator's
+code), so these tests check what a lab's files would look like, not the generator's own view.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from llmledger import config, demo
+from llmledger.paths import Home
+
+SACCT_HEADER = (
+    "JobID|JobName|Partition|Account|User|WCKey|Comment|Cluster|State|Submit|Start|End|Elapsed"
+    "|AllocTRES"
+)
+D = Decimal
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    home = Home(tmp_path_factory.mktemp("demo"))
+    return home, demo.generate(home)
+
+
+@pytest.fixture(scope="module")
+def cfg(generated):
+    return config.load_config(generated[0])
+
+
+@pytest.fixture(scope="module")
+def focus(generated) -> dict[str, list[dict[str, str]]]:
+    home, _ = generated
+    out = {}
+    for path in sorted((home.landing / "billing").rglob("*.csv")):
+        with path.open(newline="", encoding="utf-8") as handle:
+            out[path.relative_to(home.landing).as_posix()] = list(csv.DictReader(handle))
+    return out
+
+
+@pytest.fixture(scope="module")
+def sacct(generated) -> dict[str, list[dict[str, str]]]:
+    home, _ = generated
+    out = {}
+    for path in sorted((home.landing / "pipeline").iterdir()):
+        header, *lines = path.read_text(encoding="utf-8").splitlines()
+        assert header == SACCT_HEADER
+        names = header.split("|")
+        out[path.name] = [dict(zip(names, line.split("|"), strict=True)) for line in lines]
+    return out
+
+
+def jobs_of(sacct) -> list[dict[str, str]]:
+    return [row for rows in sacct.values() for row in rows if "." not in row["JobID"]]
+
+
+def ts(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def gpus(tres: str) -> int:
+    return int(re.search(r"gres/gpu:\w+=(\d+)", tres).group(1))
+
+
+def test_two_generations_are_byte_identical(generated, tmp_path):
+    home, _ = generated
+    other = Home(tmp_path / "other")
+    demo.generate(other)
+    files = sorted(p.relative_to(home.root) for p in home.root.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(other.root) for p in other.root.rglob("*") if p.is_file())
+    for relative in files:
+        assert (home.root / relative).read_bytes() == (other.root / relative).read_bytes(), relative
+
+
+def test_regenerating_in_place_changes_nothing(tmp_path):
+    home = Home(tmp_path)
+    first = demo.generate(home)
+    stamps = {p: p.stat().st_mtime_ns for p in home.landing.rglob("*") if p.is_file()}
+    second = demo.generate(home)
+    assert {p: p.stat().st_mtime_ns for p in home.landing.rglob("*") if p.is_file()} == stamps
+    assert first == second
+
+
+def test_size_and_files_written(generated):
+    home, summary = generated
+    listed = [p for paths in summary.files.values() for p in paths]
+    on_disk = {p.relative_to(home.root).as_posix() for p in home.landing.rglob("*") if p.is_file()}
+    assert sorted(listed) == sorted(on_disk)
+    assert all(
+        p.startswith(f"landing/{folder}/") for folder, ps in summary.files.items() for p in ps
+    )
+    assert sum((home.root / p).stat().st_size for p in listed) < 15_000_000
+
+
+def test_config_is_valid_and_complete(cfg):
+    generations = {g.model_generation: g for g in cfg.model_generations}
+    assert set(generations) == {"gen1", "gen2", "gen3"}
+    assert [generations[g].efficiency_multiplier for g in ("gen1", "gen2", "gen3")] == [
+        D("2.0"),
+        D("3.5"),
+        D("5.0"),
+    ]
+    assert all(g.parameters for g in generations.values())
+    assert cfg.policies.target_share == D("0.80")
+    kinds = {d.kind for d in cfg.datasets}
+    assert kinds >= {"crawl", "filtered", "rephrased", "synthetic", "human_sft", "human_preference"}
+    lineage = {
+        (c.dataset_version, c.consumer)
+        for c in cfg.dataset_consumption
+        if c.consumer_kind == "dataset"
+    }
+    assert {("web-crawl-v1", "web-filtered-v1"), ("web-filtered-v1", "web-rephrased-v1")} <= lineage
+    trained_by = defaultdict(set)
+    for c in cfg.dataset_consumption:
+        if c.consumer_kind == "model_generation":
+            trained_by[c.dataset_version].add(c.consumer)
+    assert trained_by["web-filtered-v1"] == {"gen1", "gen2", "gen3"}
+    assert trained_by["sft-human-v1"] >= {"gen2", "gen3"}
+    assert {c.cluster: (c.ownership, c.gpus) for c in cfg.clusters} == {
+        "owned-h100": ("owned", 256),
+        "cloud-h200": ("cloud", 128),
+    }
+    assert sum(a.gpus for a in cfg.owned_hardware) == 256
+
+
+def test_covers_seven_quarters(focus, sacct):
+    starts = [ts(r["ChargePeriodStart"].rstrip("Z")) for rows in focus.values() for r in rows]
+    quarters = {(d.year, (d.month - 1) // 3) for d in starts}
+    assert len(quarters) == 7 and min(starts) == datetime(2025, 1, 1)
+    assert max(ts(j["End"]) for j in jobs_of(sacct)) < datetime(2026, 10, 1)
+
+
+def test_cloud_commitment_is_amortized_exactly(focus):
+    cloud = [r for name, rows in focus.items() if name.startswith("billing/cloud/") for r in rows]
+    purchases = [r for r in cloud if r["ChargeCategory"] == "Purchase"]
+    assert len(purchases) == 2
+    for purchase in purchases:
+        assert D(purchase["BilledCost"]) > 0 and D(purchase["EffectiveCost"]) == 0
+        assert json.loads(purchase["Tags"]) == {}
+        amortized = [
+            r
+            for r in cloud
+            if r["CommitmentDiscountId"] == purchase["CommitmentDiscountId"]
+            and r["CommitmentDiscountStatus"] in ("Used", "Unused")
+        ]
+        assert sum(D(r["EffectiveCost"]) for r in amortized) == D(purchase["BilledCost"])
+        assert all(D(r["BilledCost"]) == 0 for r in amortized)
+    status = Counter(r["CommitmentDiscountStatus"] for r in cloud)
+    assert status["Used"] > 300 and status["Unused"] > 100
+    for row in cloud:
+        if row["CommitmentDiscountStatus"]:
+            assert row["ConsumedUnit"] == "GPU-Hours" and D(row["EffectiveCost"]) > 0
+            assert json.loads(row["Tags"]) == {"cluster": "cloud-h200"}
+    on_demand = [r for r in cloud if r["SkuId"].endswith("-OD")]
+    assert on_demand and all(D(r["BilledCost"]) == D(r["EffectiveCost"]) > 0 for r in on_demand)
+
+
+def test_cloud_direct_and_overhead_rows(focus):
+    cloud = [r for name, rows in focus.items() if name.startswith("billing/cloud/") for r in rows]
+    tags = [json.loads(r["Tags"]) for r in cloud]
+    assert {"dataset_version": "web-crawl-v1", "activity": "data.acquisition"} in tags
+    for name, rows in focus.items():
+        if name.startswith("billing/cloud/"):
+            untagged = [r for r in rows if r["ChargeCategory"] == "Usage" and r["Tags"] == "{}"]
+            assert len(untagged) == 1 and untagged[0]["ServiceName"] == "Support"
+
+
+def test_one_invoice_per_billing_file_and_totals_match(focus, generated):
+    _, summary = generated
+    billed, effective = defaultdict(D), defaultdict(D)
+    for name, rows in focus.items():
+        assert len({r["InvoiceId"] for r in rows}) == 1, name
+        for r in rows:
+            billed[r["InvoiceId"]] += D(r["BilledCost"])
+            effective[r["InvoiceId"]] += D(r["EffectiveCost"])
+    assert len(billed) == 42
+    assert dict(billed) == summary.billed_cost_by_invoice
+    assert dict(effective) == summary.effective_cost_by_invoice
+    owned = [r for name, rows in focus.items() if "owned-h100" in name for r in rows]
+    assert {r["ProviderName"] for r in owned} == {"Owned"}
+    assert {r["ConsumedUnit"] for r in owned} == {"GPU-Hours", "kWh"}
+
+
+def test_annotation_invoices(generated, cfg):
+    home, summary = generated
+    projects = {(p.vendor, p.project_code) for p in cfg.vendor_projects}
+    totals, unit_types, credits, fees = defaultdict(D), set(), 0, 0
+    for path in sorted((home.landing / "invoices").rglob("*.csv")):
+        with path.open(newline="", encoding="utf-8") as handle:
+            for line in csv.DictReader(handle):
+                vendor = path.parent.name
+                assert (vendor, line["project_code"]) in projects
+                amount = D(line["quantity"]) * D(line["unit_price"]) + D(line["platform_fee"])
+                assert D(line["line_total"]) == amount - D(line["credit"])
+                totals[(vendor, line["invoice_id"])] += D(line["line_total"])
+                unit_types.add(line["unit_type"])
+                credits += D(line["credit"]) > 0
+                fees += D(line["platform_fee"]) > 0
+    assert {v for v, _ in totals} == {"labelforge", "prefpair"}
+    assert unit_types >= {"item", "comparison", "hour"}
+    assert credits >= 2 and fees >= 10
+    assert dict(totals) == summary.annotation_amount_by_invoice
+
+
+def test_sacct_shape(sacct, generated):
+    _, summary = generated
+    jobs = jobs_of(sacct)
+    steps = [r for rows in sacct.values() for r in rows if "." in r["JobID"]]
+    assert {r["JobID"].split(".")[1] for r in steps} == {"batch", "extern", "0"}
+    assert any(re.fullmatch(r"\d+_\d+", j["JobID"]) for j in jobs)
+    assert len(jobs) == summary.job_count == sum(summary.jobs_by_cluster.values())
+    assert len({(j["Cluster"], j["JobID"]) for j in jobs}) == len(jobs)
+    for name, rows in sacct.items():
+        month = re.search(r"(\d{4}-\d{2})\.txt$", name).group(1)
+        assert all(r["End"].startswith(month) for r in rows if "." not in r["JobID"]), name
+    assert any(ts(j["Start"]).date() != ts(j["End"]).date() for j in jobs)
+    assert any(ts(j["Start"]).month != ts(j["End"]).month for j in jobs)
+    hours = defaultdict(D)
+    for j in jobs:
+        assert ts(j["Submit"]) <= ts(j["Start"]) < ts(j["End"])
+        seconds = (ts(j["End"]) - ts(j["Start"])).total_seconds()
+        hours[j["Cluster"]] += D(gpus(j["AllocTRES"])) * D(int(seconds)) / 3600
+    for cluster, total in hours.items():
+        assert abs(total - summary.gpu_hours_by_cluster[cluster]) < D("0.001")
+
+
+def _tagging(job: dict[str, str], rules: list[config.TagRule]) -> str:
+    if "activity=" in job["Comment"]:
+        return "comment"
+    field = {
+        "account": "Account",
+        "wckey": "WCKey",
+        "job_name": "JobName",
+        "comment": "Comment",
+        "partition": "Partition",
+        "user_name": "User",
+    }
+    for rule in sorted(rules, key=lambda r: r.priority):
+        if re.fullmatch(rule.pattern, job[field[rule.field]]):
+            return rule.activity
+    return "untagged"
+
+
+def test_jobs_cover_the_taxonomy(sacct, cfg):
+    jobs = jobs_of(sacct)
+    comment_activities = Counter(
+        re.search(r"activity=([\w.]+)", j["Comment"]).group(1) for j in jobs if j["Comment"]
+    )
+    assert set(comment_activities) >= {
+        "data.selection",
+        "data.transformation",
+        "data.generation",
+        "training.midtrain",
+        "training.sft",
+        "training.preference",
+        "training.rl",
+    }
+    assert all("model_generation=" in j["Comment"] for j in jobs if "training." in j["Comment"])
+    tagging = Counter(_tagging(j, cfg.tag_mapping) for j in jobs)
+    assert tagging["training.pretrain"] > 100  # only by the wckey / account rules
+    assert tagging["evaluation"] > 100  # only by the job-name rules
+    assert tagging["data.selection"] > 10  # dedup jobs, by the job-name rule
+    assert tagging["untagged"] > 100
+    untagged_names = {j["JobName"] for j in jobs if _tagging(j, cfg.tag_mapping) == "untagged"}
+    assert untagged_names == {"jupyter", "debug-nccl"}
+    assert {
+        m.group(1) for j in jobs if (m := re.search(r"model_generation=(\w+)", j["Comment"]))
+    } == {"gen1", "gen2", "gen3"}
+
+
+def test_no_hour_over_capacity_and_some_idle(sacct, focus, cfg):
+    size = {c.cluster: c.gpus for c in cfg.clusters}
+    # GPU-hours the cloud bills per day (commitment plus on-demand), spread over its hours.
+    paid_per_day = defaultdict(D)
+    for name, rows in focus.items():
+        for r in rows:
+            if name.startswith("billing/cloud/") and r["ConsumedUnit"] == "GPU-Hours":
+                paid_per_day[r["ChargePeriodStart"][:10]] += D(r["ConsumedQuantity"])
+    busy: dict[str, Counter] = defaultdict(Counter)
+    for j in jobs_of(sacct):
+        hour = ts(j["Start"]).replace(minute=0, second=0)
+        while hour < ts(j["End"]):
+            busy[j["Cluster"]][hour] += gpus(j["AllocTRES"])
+            hour += timedelta(hours=1)
+    for cluster, per_hour in busy.items():
+        assert max(per_hour.values()) <= size[cluster], cluster
+    for hour, used in busy["cloud-h200"].items():
+        assert used <= paid_per_day[hour.date().isoformat()] / 24, hour
+    total_hours = 638 * 24
+    for cluster in size:
+        idle_hours = total_hours - sum(
+            1 for used in busy[cluster].values() if used >= size[cluster]
+        )
+        assert idle_hours > 1000, cluster
+
+
+def test_summary_is_printable(generated):
+    _, summary = generated
+    text = str(summary)
+    assert f"{summary.job_count} jobs" in text and "billed" in text
+    assert summary.total_billed_cost == summary.total_effective_cost
+    assert set(summary.capacity_gpu_hours_by_cluster) == {"owned-h100", "cloud-h200"}
+
+
+def test_demo_home_stages(generated, tmp_path):
+    home, _ = generated
+    staged = Home(tmp_path)
+    for folder in ("config",):
+        (staged.root / folder).mkdir()
+        for path in (home.root / folder).iterdir():
+            (staged.root / folder / path.name).write_bytes(path.read_bytes())
+    config.stage(staged)
+    assert (Path(staged.staged_config) / "datasets.parquet").exists()
