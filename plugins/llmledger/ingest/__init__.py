@@ -1,0 +1,10 @@
+"""Ingest: source files in ``landing/`` -> immutable raw Parquet, quarantine and ingest log.
+
+Parsers: FOCUS 1.0-1.4 billing CSV (:mod:`.focus`), annotation-vendor invoice CSV
+(:mod:`.vendor_csv`), Slurm ``sacct --parsable2`` (:mod:`.sacct`). Kind detection in
+:mod:`.detect`, atomic writes in :mod:`.writer`, the per-file flow in :mod:`.pipeline`.
+"""
+
+from llmledger.ingest.pipeline import IngestResult, ingest_file, ingest_paths, pending_files
+
+__all__ = ["IngestResult", "ingest_file", "ingest_paths", "pending_files"]

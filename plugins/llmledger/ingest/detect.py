@@ -1,0 +1,59 @@
+"""Which raw kind a file is: from the landing folder it sits in, else from its header."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from llmledger.ingest import focus, sacct, vendor_csv
+from llmledger.ingest.common import csv_records, physical_lines
+
+# CLI words (the landing folder names) and raw kinds are both accepted.
+KIND_ALIASES = {
+    "billing": "focus",
+    "invoices": "annotation_invoice",
+    "pipeline": "slurm_job",
+    "focus": "focus",
+    "annotation_invoice": "annotation_invoice",
+    "slurm_job": "slurm_job",
+}
+LANDING_KIND = {"billing": "focus", "invoices": "annotation_invoice", "pipeline": "slurm_job"}
+LANDING_FOLDER = {kind: folder for folder, kind in LANDING_KIND.items()}
+PARSERS = {
+    "focus": focus.PARSER,
+    "annotation_invoice": vendor_csv.PARSER,
+    "slurm_job": sacct.PARSER,
+}
+
+
+def normalise_kind(kind: str) -> str | None:
+    """The raw kind a ``--kind`` value names; None for ``auto``."""
+    if kind == "auto":
+        return None
+    try:
+        return KIND_ALIASES[kind]
+    except KeyError:
+        choices = "billing, invoices, pipeline, auto"
+        raise ValueError(f"unknown kind {kind!r}; expected one of {choices}") from None
+
+
+def kind_from_landing(relative: Path) -> str | None:
+    """The kind of a file by its folder under ``landing/`` (``relative`` is inside landing)."""
+    if len(relative.parts) < 2:
+        return None
+    return LANDING_KIND.get(relative.parts[0])
+
+
+def sniff_kind(text: str) -> str | None:
+    """The kind a file's first non-blank line (its header) says it is, or None."""
+    lines = physical_lines(text)
+    first = next((line for line in lines if line.strip()), None)
+    if first is None:
+        return None
+    if "|" in first:
+        return "slurm_job" if sacct.looks_like_sacct(first) else None
+    for _, _, fields in csv_records([first]):
+        if focus.recognises(fields):
+            return "focus"
+        if vendor_csv.recognises(fields):
+            return "annotation_invoice"
+    return None

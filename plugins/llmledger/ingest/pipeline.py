@@ -1,0 +1,415 @@
+"""One source file in, its raw Parquet, quarantine and ingest-log row out.
+
+A file is identified by the sha256 of its bytes: a file whose ingest-log row exists is skipped
+whole. For every file, ``rows_read = rows_loaded + rows_quarantined + rows_skipped``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+from llmledger.ingest import focus, sacct, vendor_csv
+from llmledger.ingest.common import FileRejected, Parsed, Rejected, decode
+from llmledger.ingest.detect import (
+    LANDING_FOLDER,
+    PARSERS,
+    kind_from_landing,
+    normalise_kind,
+    sniff_kind,
+)
+from llmledger.ingest.writer import copy_file, read_log, write_json, write_log, write_parquet
+from llmledger.paths import Home
+from llmledger.raw_schema import QUARANTINE_ROW, RAW_SCHEMAS
+
+log = logging.getLogger(__name__)
+
+LOADED = "loaded"
+FILE_QUARANTINED = "file_quarantined"
+ALREADY_INGESTED = "already_ingested"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What happened to one source file. ``reasons`` counts quarantined rows by reason code."""
+
+    source_file: str
+    sha256: str
+    kind: str
+    parser: str
+    status: str  # loaded | file_quarantined | already_ingested
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_skipped: int = 0
+    reasons: Mapping[str, int] = field(default_factory=dict)
+    message: str = ""
+
+    def summary(self) -> str:
+        """One line for people: the file, then what was loaded, quarantined or why not."""
+        if self.status == LOADED:
+            text = (
+                f"{self.source_file}: {self.kind}, {self.rows_loaded} of {self.rows_read} rows "
+                f"loaded, {self.rows_quarantined} quarantined, {self.rows_skipped} skipped"
+            )
+            if self.reasons:
+                text += (
+                    " ("
+                    + ", ".join(f"{n} {code}" for code, n in sorted(self.reasons.items()))
+                    + ")"
+                )
+            return text
+        return f"{self.source_file}: {self.status.replace('_', ' ')}: {self.message}"
+
+
+def _home(home: Home | str | os.PathLike[str] | None) -> Home:
+    return Home(_absolute(home.root)) if isinstance(home, Home) else Home.resolve(home)
+
+
+def _absolute(path: str | os.PathLike[str]) -> Path:
+    # Lexical, not resolve(): a symlink inside landing/ is still a landing file.
+    return Path(os.path.abspath(Path(path).expanduser()))
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Files under ``folder``, recursively, skipping hidden files and folders."""
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield Path(root) / name
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.is_relative_to(folder)
+
+
+def pending_files(home: Home | str | os.PathLike[str] | None) -> list[Path]:
+    """Files under ``landing/`` (recursive, hidden ones skipped) not in the ingest log, sorted."""
+    home = _home(home)
+    if not home.landing.is_dir():
+        return []
+    return sorted(
+        path
+        for path in _walk(home.landing)
+        if not (home.ingest_log / f"{_sha256(path.read_bytes())}.parquet").exists()
+    )
+
+
+def ingest_paths(
+    home: Home | str | os.PathLike[str] | None,
+    paths: Iterable[str | os.PathLike[str]],
+    kind: str = "auto",
+    progress: Callable[[int, int, IngestResult], None] | None = None,
+) -> list[IngestResult]:
+    """Ingest files and folders (read recursively, hidden names skipped), in sorted order.
+
+    ``kind`` is ``billing``, ``invoices``, ``pipeline`` or ``auto`` (by landing folder, else by
+    header). ``progress(done, total, result)`` is called after each file.
+    """
+    home = _home(home)
+    normalise_kind(kind)
+    files: list[Path] = []
+    for given in paths:
+        path = _absolute(given)
+        if path.is_dir():
+            # A home inside the folder being ingested: only its landing files are sources.
+            files.extend(
+                f for f in _walk(path) if not _inside(f, home.root) or _inside(f, home.landing)
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    unique = list(dict.fromkeys(files))
+    results: list[IngestResult] = []
+    for done, path in enumerate(unique, start=1):
+        result = ingest_file(home, path, kind)
+        results.append(result)
+        if progress is not None:
+            progress(done, len(unique), result)
+    return results
+
+
+def ingest_file(
+    home: Home | str | os.PathLike[str] | None, path: str | os.PathLike[str], kind: str = "auto"
+) -> IngestResult:
+    """Ingest one file: parse, validate, write raw and quarantine Parquet, then the log row.
+
+    A file from outside ``landing/`` is first copied there, so the home holds every source.
+    Idempotent: a file whose content was ingested before is reported ``already_ingested``
+    and nothing is written.
+    """
+    home = _home(home)
+    path = _absolute(path)
+    wanted = normalise_kind(kind)
+    data = path.read_bytes()
+    sha = _sha256(data)
+    previous = read_log(home, sha)
+    if previous is not None:
+        log.info("%s: already ingested as %s", path, previous["source_file"])
+        return IngestResult(
+            source_file=_display(home, path),
+            sha256=sha,
+            kind=previous["kind"],
+            parser=previous["parser"],
+            status=ALREADY_INGESTED,
+            message=f"same content as {previous['source_file']}, ingested "
+            f"{previous['ingested_at']:%Y-%m-%d %H:%M} UTC",
+        )
+
+    ingested_at = datetime.now(UTC).replace(tzinfo=None)
+    text: str | None = None
+    problem: FileRejected | None = None
+    try:
+        text = decode(data)
+    except FileRejected as exc:
+        problem = exc
+    in_landing = _inside(path, home.landing)
+    detected = wanted or (kind_from_landing(path.relative_to(home.landing)) if in_landing else None)
+    if detected is None and text is not None:
+        try:
+            detected = sniff_kind(text)
+        except FileRejected as exc:
+            problem = exc
+    if detected is not None and not in_landing:
+        path = _place_in_landing(home, path, detected, text, sha)
+    source_file = _display(home, path)
+
+    try:
+        if problem is not None:
+            raise problem
+        if detected is None:
+            raise FileRejected(
+                "unknown_kind",
+                "not recognised as FOCUS billing CSV, an annotation-vendor invoice CSV or an "
+                "sacct --parsable2 dump; put it under landing/billing, landing/invoices/<vendor> "
+                "or landing/pipeline, or pass --kind",
+            )
+        parsed = _parse(home, path, detected, text or "")
+    except FileRejected as rejected:
+        return _quarantine_file(home, source_file, sha, detected, rejected, ingested_at)
+    return _load(home, source_file, sha, detected, parsed, ingested_at)
+
+
+def _display(home: Home, path: Path) -> str:
+    return path.relative_to(home.root).as_posix() if _inside(path, home.root) else str(path)
+
+
+def _folder_name(name: str | None) -> str | None:
+    cleaned = re.sub(r"[^\w.\-]+", "_", name or "").strip("._")
+    return cleaned or None
+
+
+def _place_in_landing(home: Home, path: Path, kind: str, text: str | None, sha: str) -> Path:
+    folder = home.landing / LANDING_FOLDER[kind]
+    if kind == "annotation_invoice":
+        try:
+            hint = vendor_csv.vendor_hint(text) if text is not None else None
+        except FileRejected:
+            hint = None
+        folder /= _folder_name(hint) or _folder_name(path.parent.name) or "unknown_vendor"
+    elif kind == "focus":
+        folder /= _folder_name(path.parent.name) or "imported"
+    target = folder / path.name
+    if target.exists() and _sha256(target.read_bytes()) != sha:
+        target = folder / f"{path.stem}-{sha[:12]}{path.suffix}"
+    if not target.exists():
+        copy_file(path, target)
+        log.info("copied %s to %s", path, target)
+    return target
+
+
+def _slurm_timezone(home: Home) -> tzinfo:
+    """Policy ``slurm_timezone``; UTC (its default) while the home has no policies.yaml."""
+    if not (home.config / "policies.yaml").exists():
+        return UTC
+    from llmledger import config
+
+    return ZoneInfo(config.load_config(home).policies.slurm_timezone)
+
+
+def _parse(home: Home, path: Path, kind: str, text: str) -> Parsed:
+    if kind == "focus":
+        return focus.parse(text)
+    if kind == "annotation_invoice":
+        relative = path.relative_to(home.landing).parts if _inside(path, home.landing) else ()
+        vendor = relative[1] if len(relative) >= 3 and relative[0] == "invoices" else None
+        return vendor_csv.parse(text, vendor)
+    return sacct.parse(text, _slurm_timezone(home))
+
+
+def _quarantine_file(
+    home: Home,
+    source_file: str,
+    sha: str,
+    kind: str | None,
+    rejected: FileRejected,
+    ingested_at: datetime,
+) -> IngestResult:
+    kind_name = kind or "unknown"
+    parser = PARSERS.get(kind_name, "none")
+    write_json(
+        {
+            "source_file": source_file,
+            "sha256": sha,
+            "kind": kind_name,
+            "reason_code": rejected.reason_code,
+            "message": rejected.message,
+        },
+        home.quarantine_files / f"{sha}.json",
+    )
+    write_log(home, _log_row(source_file, sha, kind_name, parser, FILE_QUARANTINED, ingested_at))
+    log.warning(
+        "%s: file quarantined (%s): %s", source_file, rejected.reason_code, rejected.message
+    )
+    return IngestResult(
+        source_file=source_file,
+        sha256=sha,
+        kind=kind_name,
+        parser=parser,
+        status=FILE_QUARANTINED,
+        message=f"{rejected.reason_code}: {rejected.message}",
+    )
+
+
+def _log_row(
+    source_file: str,
+    sha: str,
+    kind: str,
+    parser: str,
+    status: str,
+    ingested_at: datetime,
+    parsed: Parsed | None = None,
+) -> dict[str, Any]:
+    return {
+        "source_file": source_file,
+        "source_sha256": sha,
+        "kind": kind,
+        "parser": parser,
+        "status": status,
+        "rows_read": parsed.rows_read if parsed else 0,
+        "rows_loaded": len(parsed.records) if parsed else 0,
+        "rows_quarantined": len(parsed.rejected) if parsed else 0,
+        "rows_skipped": parsed.rows_skipped if parsed else 0,
+        "ingested_at": ingested_at,
+    }
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or value != value:  # None, NaN and NaT are all "no value"
+        return None
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return value.isoformat(sep=" ") if hasattr(value, "isoformat") else str(value)
+
+
+def _load(
+    home: Home, source_file: str, sha: str, kind: str, parsed: Parsed, ingested_at: datetime
+) -> IngestResult:
+    from llmledger.validation.raw import Flag, expected, validate_batch
+
+    lineage = {"_source_file": source_file, "_source_sha256": sha, "_ingested_at": ingested_at}
+    rows = [{**record.values, **lineage, "_source_row": record.line} for record in parsed.records]
+    table = pa.Table.from_pylist(rows, schema=RAW_SCHEMAS[kind])
+
+    first_flag: dict[Any, Flag] = {}
+    for flag in validate_batch(kind, table.to_pandas()):
+        first_flag.setdefault(flag.row_index, flag)
+    if first_flag:
+        keep = [index not in first_flag for index in range(len(parsed.records))]
+        for index, flag in first_flag.items():
+            record = parsed.records[index]
+            want = expected(kind, flag.expectation, flag.column)
+            value = _as_text(flag.value)
+            parsed.rejected.append(
+                Rejected(
+                    record.line,
+                    record.raw_text,
+                    flag.expectation,
+                    flag.column,
+                    value,
+                    want,
+                    f"validation {flag.expectation} failed: {flag.column} = {value!r}, "
+                    f"expected {want}",
+                )
+            )
+        parsed.records = [r for r, kept in zip(parsed.records, keep, strict=True) if kept]
+        table = table.filter(pa.array(keep))
+    parsed.rejected.sort(key=lambda r: r.line)
+
+    if parsed.rows_read != len(parsed.records) + len(parsed.rejected) + parsed.rows_skipped:
+        raise RuntimeError(
+            f"{source_file}: row accounting broken: read {parsed.rows_read} != loaded "
+            f"{len(parsed.records)} + quarantined {len(parsed.rejected)} + skipped "
+            f"{parsed.rows_skipped}"
+        )
+
+    write_parquet(table, home.raw_dir(kind) / f"{sha}.parquet")
+    if parsed.rejected:
+        write_parquet(
+            _quarantine_table(source_file, sha, kind, parsed.rejected, ingested_at),
+            home.quarantine_rows / f"{sha}.parquet",
+        )
+    write_log(home, _log_row(source_file, sha, kind, parsed.parser, LOADED, ingested_at, parsed))
+
+    reasons = dict(Counter(r.reason_code for r in parsed.rejected))
+    result = IngestResult(
+        source_file=source_file,
+        sha256=sha,
+        kind=kind,
+        parser=parsed.parser,
+        status=LOADED,
+        rows_read=parsed.rows_read,
+        rows_loaded=len(parsed.records),
+        rows_quarantined=len(parsed.rejected),
+        rows_skipped=parsed.rows_skipped,
+        reasons=reasons,
+    )
+    if parsed.rejected:
+        log.warning("%s", result.summary())
+        for row in parsed.rejected[:5]:
+            log.warning("  line %d: %s: %s", row.line, row.reason_code, row.message)
+    else:
+        log.info("%s", result.summary())
+    return result
+
+
+def _quarantine_table(
+    source_file: str, sha: str, kind: str, rejected: list[Rejected], ingested_at: datetime
+) -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {
+                "_source_file": source_file,
+                "_source_sha256": sha,
+                "_source_row": row.line,
+                "kind": kind,
+                "reason_code": row.reason_code,
+                "column_name": row.column,
+                "value": row.value,
+                "expected": row.expected,
+                "message": row.message,
+                "raw_text": row.raw_text,
+                "_ingested_at": ingested_at,
+            }
+            for row in rejected
+        ],
+        schema=QUARANTINE_ROW,
+    )

@@ -1,0 +1,147 @@
+"""Mart validation on a tiny warehouse built by hand (no dbt)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from llmledger.paths import Home
+from llmledger.validation.marts import ValidationFailed, validate_marts
+
+SCHEMA = """
+create schema intermediate;
+create table rpt_reconciliation (check_name varchar, scope varchar, expected decimal(38,10),
+    actual decimal(38,10), difference decimal(38,10), passed boolean);
+create table fct_cost_allocation (job_id varchar, cluster varchar, hour timestamp,
+    gpu_hours decimal(38,10), allocated_cost_usd decimal(38,10), activity varchar,
+    model_generation varchar, dataset_version varchar);
+create table fct_idle_cost (cluster varchar, hour timestamp, idle_gpu_hours decimal(38,10),
+    idle_cost_usd decimal(38,10));
+create table intermediate.int_cost_pools (cluster varchar, hour timestamp,
+    pool_cost_usd decimal(38,10), capacity_gpu_hours decimal(38,10));
+create table fct_quarterly_allocation (quarter varchar, activity varchar,
+    model_generation varchar, cost_usd decimal(38,10));
+"""
+
+# Pool gpu-cloud 04:00 costs 100 for 8 GPU-hours: three 2-GPU-hour jobs get 25 each, 2 idle
+# GPU-hours get 25. Pool 05:00 costs 10 split in thirds that only add up thanks to the last
+# cent-fraction (3.3333333333 x 2 + 3.3333333334).
+PASSING = """
+insert into rpt_reconciliation values
+    ('pool_conservation', 'gpu-cloud 2025-03-01 04:00', 100, 100, 0, true),
+    ('invoice_billed', 'INV-1', 50, 50, 0, true);
+insert into intermediate.int_cost_pools values
+    ('gpu-cloud', '2025-03-01 04:00', 100, 8),
+    ('gpu-cloud', '2025-03-01 05:00', 10, 3);
+insert into fct_cost_allocation values
+    ('1001', 'gpu-cloud', '2025-03-01 04:00', 2, 25, 'training.pretrain', 'gen2', null),
+    ('1002', 'gpu-cloud', '2025-03-01 04:00', 2, 25, 'data.selection', null, 'web-v1'),
+    ('1003_2', 'gpu-cloud', '2025-03-01 04:00', 2, 25, 'evaluation', 'gen2', null),
+    ('1001', 'gpu-cloud', '2025-03-01 05:00', 1, 3.3333333333, 'training.pretrain', 'gen2', null),
+    ('1002', 'gpu-cloud', '2025-03-01 05:00', 1, 3.3333333333, 'data.selection', null, 'web-v1'),
+    ('1004', 'gpu-cloud', '2025-03-01 05:00', 1, 3.3333333334, 'untagged', null, null);
+insert into fct_idle_cost values ('gpu-cloud', '2025-03-01 04:00', 2, 25);
+insert into fct_quarterly_allocation values
+    ('2025Q1', 'training.pretrain', 'gen2', 28.3333333333),
+    ('2025Q1', 'data.selection', null, 28.3333333333),
+    ('2025Q1', 'evaluation', 'gen2', 25),
+    ('2025Q1', 'idle', null, 25),
+    ('2025Q1', 'untagged', null, 3.3333333334);
+"""
+
+
+def _warehouse(tmp_path: Path, *scripts: str) -> Home:
+    home = Home(tmp_path / "home")
+    home.root.mkdir(parents=True)
+    con = duckdb.connect(str(home.warehouse))
+    for script in scripts:
+        con.execute(script)
+    con.close()
+    return home
+
+
+def test_consistent_marts_pass_with_a_warning(tmp_path: Path):
+    result = validate_marts(_warehouse(tmp_path, SCHEMA, PASSING))
+
+    assert result.passed
+    assert result.failures == []
+    assert [o.name for o in result.warnings] == ["untagged_cost"]
+    [finding] = result.warnings[0].findings
+    assert str(finding) == "untagged_cost [2025Q1 -] difference 3.33 USD untagged"
+    outcomes = {o.name: o for o in result.outcomes}
+    assert outcomes["pool_conservation"].rows_checked == 2
+    assert outcomes["rpt_reconciliation"].passed
+    assert "PASS pool_conservation" in result.report()
+
+
+def test_broken_marts_raise_naming_check_scope_and_difference(tmp_path: Path):
+    broken = """
+    update fct_idle_cost set idle_cost_usd = 37.5;  -- 04:00 now adds up to 112.50
+    update rpt_reconciliation set actual = 40, difference = -10, passed = false
+        where scope = 'INV-1';
+    update fct_cost_allocation set gpu_hours = -1 where job_id = '1003_2';
+    update fct_quarterly_allocation set activity = 'training.misc' where activity = 'evaluation';
+    """
+    with pytest.raises(ValidationFailed) as caught:
+        validate_marts(_warehouse(tmp_path, SCHEMA, PASSING, broken))
+
+    message = str(caught.value)
+    assert "pool_conservation [gpu-cloud 2025-03-01 04:00] difference 12.50" in message
+    assert "gpu-cloud 2025-03-01 05:00" not in message
+    assert "invoice_billed [INV-1] difference -10.00" in message
+    assert (
+        "allocation_gpu_hours_not_negative [job 1003_2 gpu-cloud 2025-03-01 04:00] difference -1"
+        in message
+    )
+    assert "quarterly_activity_in_taxonomy [2025Q1 gen2] activity 'training.misc'" in message
+    assert "untagged_cost" not in message  # warn severity: reported, never raised
+    failed = {o.name for o in caught.value.result.failures}
+    assert failed == {
+        "rpt_reconciliation",
+        "pool_conservation",
+        "allocation_gpu_hours_not_negative",
+        "quarterly_activity_in_taxonomy",
+    }
+
+
+def test_conservation_tolerance_is_a_millionth(tmp_path: Path):
+    within = "update fct_idle_cost set idle_cost_usd = 25.0000009;"
+    assert validate_marts(_warehouse(tmp_path / "a", SCHEMA, PASSING, within)).passed
+    beyond = "update fct_idle_cost set idle_cost_usd = 25.0000011;"
+    with pytest.raises(
+        ValidationFailed,
+        match=r"pool_conservation \[gpu-cloud 2025-03-01 04:00\] difference 0.0000011",
+    ):
+        validate_marts(_warehouse(tmp_path / "b", SCHEMA, PASSING, beyond))
+
+
+def test_allocation_to_a_pool_that_does_not_exist_is_caught(tmp_path: Path):
+    stray = "insert into fct_idle_cost values ('gpu-owned', '2025-03-01 04:00', 1, 7);"
+    with pytest.raises(
+        ValidationFailed, match=r"pool_conservation \[gpu-owned 2025-03-01 04:00\] difference 7.00"
+    ):
+        validate_marts(_warehouse(tmp_path, SCHEMA, PASSING, stray))
+
+
+def test_reconciliation_severity_column_splits_warn_from_fail(tmp_path: Path):
+    severity = """
+    alter table rpt_reconciliation add column severity varchar default 'fail';
+    insert into rpt_reconciliation values ('ingest_rows', 'landing/x.csv', 5, 4, -1, false, 'warn');
+    """
+    result = validate_marts(_warehouse(tmp_path, SCHEMA, PASSING, severity))
+    assert {o.name for o in result.warnings} == {"rpt_reconciliation_warn", "untagged_cost"}
+
+
+def test_missing_tables_are_named(tmp_path: Path):
+    home = _warehouse(tmp_path, SCHEMA, "drop table fct_idle_cost;")
+    with pytest.raises(
+        ValidationFailed, match=r"table fct_idle_cost is missing from warehouse\.duckdb"
+    ):
+        validate_marts(home)
+
+
+def test_empty_home_says_there_is_no_warehouse(tmp_path: Path):
+    with pytest.raises(ValidationFailed, match="no warehouse at"):
+        validate_marts(tmp_path)
