@@ -35,7 +35,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check plugins dags tests
-	$(BIN)/sqlfluff lint dbt/models sql --dialect duckdb --templater jinja
+	$(BIN)/sqlfluff lint dbt/models sql/queries
 
 bench: install
 	$(BIN)/python -m llmledger.bench

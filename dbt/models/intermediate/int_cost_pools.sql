@@ -31,6 +31,7 @@ final as (
         end as capacity_units,
         pooled.billed_gpu_hour_units = 0 as capacity_from_config,
         pooled.charge_count,
+        clusters.gpus as configured_gpus,
         {{ from_units('pooled.pool_cost_units') }} as pool_cost_usd,
         {{ from_units('case when pooled.billed_gpu_hour_units > 0 then pooled.billed_gpu_hour_units else ' ~ to_units('coalesce(clusters.gpus, 0)') ~ ' end') }} as capacity_gpu_hours
     from pooled

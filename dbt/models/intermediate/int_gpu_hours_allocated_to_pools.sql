@@ -91,7 +91,7 @@ ranked_jobs as (
     select
         job_rows.*,
         row_number() over (
-            partition by job_rows.cluster, job_rows.hour order by job_rows.used_units desc, job_rows.job_key
+            partition by job_rows.cluster, job_rows.hour order by job_rows.used_units desc, job_rows.job_key asc
         ) as size_rank
     from job_rows
 ),

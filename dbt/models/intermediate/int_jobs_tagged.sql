@@ -26,7 +26,7 @@ comment_pairs as (
             job_key,
             unnest(string_split(coalesce(comment, ''), ';')) as pair
         from jobs
-    )
+    ) as comment_parts
     where pair like '%=%'
 ),
 
@@ -69,7 +69,8 @@ rule_matches as (
 ),
 
 first_rule as (
-    select * from rule_matches where match_rank = 1
+    select * from rule_matches
+    where match_rank = 1
 ),
 
 combined as (
@@ -92,7 +93,7 @@ combined as (
 
 final as (
     select
-        combined.* exclude (claimed_activity),
+        combined.* exclude (claimed_activity),  -- noqa: RF02
         case
             when activities.activity is not null then combined.claimed_activity
             else 'untagged'

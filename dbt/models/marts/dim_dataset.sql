@@ -31,13 +31,17 @@ cost_totals as (
 ),
 
 charge_totals as (
-    select dataset_version, sum(amortization_units) as amortized_units
+    select
+        dataset_version,
+        sum(amortization_units) as amortized_units
     from charges
     group by dataset_version
 ),
 
 parents as (
-    select consumer as dataset_version, string_agg(dataset_version, ', ' order by dataset_version) as parent_datasets
+    select
+        consumer as dataset_version,
+        string_agg(dataset_version, ', ' order by dataset_version) as parent_datasets
     from consumption
     where consumer_kind = 'dataset'
     group by consumer

@@ -69,7 +69,10 @@ pool_conservation as (
         coalesce(job_totals.allocated, 0) + coalesce(idle.idle_cost_usd, 0) as actual
     from pools
     left join (
-        select cluster, hour, sum(allocated_cost_usd) as allocated
+        select
+            cluster,
+            hour,
+            sum(allocated_cost_usd) as allocated
         from allocations
         group by cluster, hour
     ) as job_totals on pools.cluster = job_totals.cluster and pools.hour = job_totals.hour
@@ -84,17 +87,24 @@ billing_invoice_total as (
         source_totals.billed as expected,
         coalesce(mart_totals.billed, 0) as actual
     from (
-        select provider, invoice_id, sum(billed_cost) as billed
+        select
+            provider,
+            invoice_id,
+            sum(billed_cost) as billed
         from billing_source
         group by provider, invoice_id
     ) as source_totals
     left join (
-        select provider, invoice_id, sum(billed_cost) as billed
+        select
+            provider,
+            invoice_id,
+            sum(billed_cost) as billed
         from billing
         group by provider, invoice_id
     ) as mart_totals
-        on source_totals.provider is not distinct from mart_totals.provider
-        and source_totals.invoice_id is not distinct from mart_totals.invoice_id
+        on
+            source_totals.provider is not distinct from mart_totals.provider
+            and source_totals.invoice_id is not distinct from mart_totals.invoice_id
 ),
 
 annotation_invoice_total as (
@@ -105,12 +115,18 @@ annotation_invoice_total as (
         line_totals.cost as expected,
         coalesce(mart_totals.cost, 0) as actual
     from (
-        select vendor, invoice_id, sum(cost_usd) as cost
+        select
+            vendor,
+            invoice_id,
+            sum(cost_usd) as cost
         from annotation_lines
         group by vendor, invoice_id
     ) as line_totals
     left join (
-        select vendor, invoice_id, sum(cost_usd) as cost
+        select
+            vendor,
+            invoice_id,
+            sum(cost_usd) as cost
         from annotation
         group by vendor, invoice_id
     ) as mart_totals
@@ -126,7 +142,9 @@ dataset_amortization as (
         coalesce(charged.amortization, 0) + datasets.balance_usd as actual
     from datasets
     left join (
-        select dataset_version, sum(amortization_usd) as amortization
+        select
+            dataset_version,
+            sum(amortization_usd) as amortization
         from amortization
         group by dataset_version
     ) as charged on datasets.dataset_version = charged.dataset_version
@@ -172,19 +190,33 @@ fx_rate_available as (
         cast(0 as decimal(38, 10)) as expected,
         cast(count(*) as decimal(38, 10)) as actual
     from (
-        select billing_currency as currency from billing where effective_cost_usd is null
+        select billing_currency as currency from billing
+        where effective_cost_usd is null
         union all
-        select currency from annotation_lines where cost_usd is null
-    )
+        select currency from annotation_lines
+        where cost_usd is null
+    ) as missing_rates
     group by currency
 ),
 
 raw_rows as (
-    select _source_sha256, count(*) as row_count from billing_source group by _source_sha256
+    select
+        _source_sha256,
+        count(*) as row_count
+    from billing_source
+    group by _source_sha256
     union all
-    select _source_sha256, count(*) from slurm_lines group by _source_sha256
+    select
+        _source_sha256,
+        count(*) as row_count
+    from slurm_lines
+    group by _source_sha256
     union all
-    select _source_sha256, count(*) from vendor_lines group by _source_sha256
+    select
+        _source_sha256,
+        count(*) as row_count
+    from vendor_lines
+    group by _source_sha256
 ),
 
 ingest_row_accounting as (
@@ -239,17 +271,28 @@ amortization_policy_supported as (
 
 unioned as (
     select * from pool_conservation
-    union all select * from billing_invoice_total
-    union all select * from annotation_invoice_total
-    union all select * from dataset_amortization
-    union all select * from dataset_balance_not_negative
-    union all select * from data_cost_conservation
-    union all select * from spend_fully_attributed
-    union all select * from fx_rate_available
-    union all select * from ingest_row_accounting
-    union all select * from raw_rows_loaded
-    union all select * from unpriced_gpu_hours
-    union all select * from amortization_policy_supported
+    union all
+    select * from billing_invoice_total
+    union all
+    select * from annotation_invoice_total
+    union all
+    select * from dataset_amortization
+    union all
+    select * from dataset_balance_not_negative
+    union all
+    select * from data_cost_conservation
+    union all
+    select * from spend_fully_attributed
+    union all
+    select * from fx_rate_available
+    union all
+    select * from ingest_row_accounting
+    union all
+    select * from raw_rows_loaded
+    union all
+    select * from unpriced_gpu_hours
+    union all
+    select * from amortization_policy_supported
 ),
 
 final as (
