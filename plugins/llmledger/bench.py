@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="llmledger-bench-") as tmp:
         home = Home.resolve(Path(tmp) / "home").ensure()
         _timed("generate demo", lambda: demo.generate(home, seed=args.seed), figures)
-        results = _timed("ingest (all files)", lambda: ingest.ingest_paths(home, [home.landing]), figures)
+        results = _timed(
+            "ingest (all files)", lambda: ingest.ingest_paths(home, [home.landing]), figures
+        )
         _timed("re-ingest (no-op)", lambda: ingest.ingest_paths(home, [home.landing]), figures)
         _timed("dbt build", lambda: warehouse.dbt_build(home, echo=False), figures)
         _timed("validate marts (GX)", lambda: validate_marts(home), figures)
@@ -50,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'stage':<24}{'seconds':>10}{'peak RSS MB (this process)':>30}")
     for label, elapsed, peak in figures:
         print(f"{label:<24}{elapsed:>10.2f}{peak:>30.0f}")
-    print(f"raw rows loaded: {rows:,}; fct_cost_allocation rows: {allocations:,}; warehouse {size_mb:.1f} MB")
+    print(
+        f"raw rows loaded: {rows:,}; fct_cost_allocation rows: {allocations:,}; "
+        f"warehouse {size_mb:.1f} MB"
+    )
     print("dbt runs as a subprocess: its memory is not in the RSS column.")
     return 0
 

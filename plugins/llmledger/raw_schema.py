@@ -120,7 +120,9 @@ INGEST_LOG = pa.schema(
         pa.field("source_file", pa.string(), nullable=False),
         pa.field("source_sha256", pa.string(), nullable=False),
         pa.field("kind", pa.string(), nullable=False),  # a RAW_KINDS entry
-        pa.field("parser", pa.string(), nullable=False),  # e.g. focus_csv, vendor_csv, sacct_parsable2
+        pa.field(
+            "parser", pa.string(), nullable=False
+        ),  # e.g. focus_csv, vendor_csv, sacct_parsable2
         pa.field("status", pa.string(), nullable=False),  # loaded | file_quarantined
         pa.field("rows_read", pa.int64(), nullable=False),
         pa.field("rows_loaded", pa.int64(), nullable=False),

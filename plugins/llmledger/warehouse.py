@@ -3,6 +3,9 @@
 Only dbt writes ``warehouse.duckdb``. Everyone else opens it read-only through
 :func:`connect_readonly`, which retries briefly because DuckDB refuses a read-only open while a
 writer holds the file.
+
+The DAG file imports this module at parse time (for the dbt project facts), so nothing heavy
+is imported at module level: DuckDB is imported inside :func:`connect_readonly`.
 """
 
 from __future__ import annotations
@@ -10,27 +13,33 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import site
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from llmledger.paths import Home
+
+if TYPE_CHECKING:
+    import duckdb
 
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = Path(os.environ.get("LLMLEDGER_DBT_PROJECT_DIR", REPO_ROOT / "dbt"))
 DBT_PROFILES_DIR = DBT_PROJECT_DIR
+DBT_PROFILES_YML = DBT_PROFILES_DIR / "profiles.yml"
 
 TELEMETRY_OFF = {
     "DO_NOT_TRACK": "1",
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     "DBT_VERSION_CHECK": "False",
     "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+    "SCARF_ANALYTICS": "false",
+    "GX_ANALYTICS_ENABLED": "False",
 }
 
 
@@ -51,13 +60,19 @@ def dbt_env(home: Home) -> dict[str, str]:
 
 
 def dbt_executable() -> str:
-    """The dbt installed beside this Python (the project's venv), else the one on PATH."""
-    beside = Path(sys.executable).parent / "dbt"
-    if beside.exists():
-        return str(beside)
+    """The dbt installed with this Python: beside it (a venv), else in its user site
+    (``PYTHONUSERBASE``, how docker-compose installs it), else the one on PATH."""
+    for candidate in (
+        Path(sys.executable).parent / "dbt",
+        Path(site.getuserbase()) / "bin" / "dbt",
+    ):
+        if candidate.exists():
+            return str(candidate)
     found = shutil.which("dbt")
     if not found:
-        raise BuildFailed("dbt is not installed: run `make install` (installs from requirements.lock)")
+        raise BuildFailed(
+            "dbt is not installed: run `make install` (installs from requirements.lock)"
+        )
     return found
 
 
@@ -86,8 +101,12 @@ def dbt_build(home: Home, args: Sequence[str] = (), echo: bool = True) -> None:
         raise BuildFailed(f"dbt build failed (exit {proc.returncode}):\n{detail}")
 
 
-def connect_readonly(home: Home, attempts: int = 20, wait_s: float = 0.5) -> duckdb.DuckDBPyConnection:
+def connect_readonly(
+    home: Home, attempts: int = 20, wait_s: float = 0.5
+) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the warehouse, retried while a writer holds the file."""
+    import duckdb
+
     if not home.warehouse.exists():
         raise FileNotFoundError(
             f"no warehouse at {home.warehouse}: run `llmledger build` (or `llmledger run`) first"

@@ -75,20 +75,35 @@ def test_ingest_accounts_for_every_row(golden):
     _, results, _ = golden
     by_name = {Path(r.source_file).name: r for r in results}
     sacct = by_name["sacct_c1_2026-01.txt"]
-    assert (sacct.rows_read, sacct.rows_loaded, sacct.rows_skipped, sacct.rows_quarantined) == (6, 4, 2, 0)
+    assert (sacct.rows_read, sacct.rows_loaded, sacct.rows_skipped, sacct.rows_quarantined) == (
+        6,
+        4,
+        2,
+        0,
+    )
     assert by_name["focus_2026-01.csv"].rows_loaded == 3
     assert by_name["A-1.csv"].rows_loaded == 1
 
 
 def test_allocation_per_job_and_idle(golden):
     _, _, con = golden
-    per_job = dict(rows(con, "select job_id, sum(allocated_cost_usd) from fct_cost_allocation group by 1"))
+    per_job = dict(
+        rows(con, "select job_id, sum(allocated_cost_usd) from fct_cost_allocation group by 1")
+    )
     assert per_job == {"1": D("40"), "2": D("40"), "3_1": D("10"), "4": D("10")}
     gpu_hours = dict(rows(con, "select job_id, sum(gpu_hours) from fct_cost_allocation group by 1"))
     assert gpu_hours == {"1": D("4"), "2": D("4"), "3_1": D("1"), "4": D("1")}
-    idle = rows(con, "select strftime(hour, '%H'), idle_gpu_hours, idle_cost_usd from fct_idle_cost order by hour")
+    idle = rows(
+        con,
+        "select strftime(hour, '%H'), idle_gpu_hours, idle_cost_usd from fct_idle_cost order by hour",
+    )
     assert idle == [("00", D("1"), D("10")), ("02", D("1"), D("10"))]
-    activities = dict(rows(con, "select job_id, any_value(activity || '/' || coalesce(model_generation, '-')) from fct_cost_allocation group by 1"))
+    activities = dict(
+        rows(
+            con,
+            "select job_id, any_value(activity || '/' || coalesce(model_generation, '-')) from fct_cost_allocation group by 1",
+        )
+    )
     assert activities == {
         "1": "data.selection/-",
         "2": "training.pretrain/gen1",
@@ -101,14 +116,22 @@ def test_datasets_and_amortization(golden):
     _, _, con = golden
     datasets = {
         r[0]: r[1:]
-        for r in rows(con, "select dataset_version, own_cost_usd, inherited_cost_usd, amortized_usd, balance_usd from dim_dataset")
+        for r in rows(
+            con,
+            "select dataset_version, own_cost_usd, inherited_cost_usd, amortized_usd, balance_usd from dim_dataset",
+        )
     }
     assert datasets == {
         "ds-a": (D("50"), D("0"), D("30"), D("20")),
         "ds-b": (D("31"), D("0"), D("15.5"), D("15.5")),
         "ds-c": (D("0"), D("5"), D("2.5"), D("2.5")),
     }
-    charges = set(rows(con, "select dataset_version, consumer, consumer_kind, period, amortization_usd from fct_dataset_amortization"))
+    charges = set(
+        rows(
+            con,
+            "select dataset_version, consumer, consumer_kind, period, amortization_usd from fct_dataset_amortization",
+        )
+    )
     assert charges == {
         ("ds-a", "gen1", "model_generation", "2026Q1", D("15")),
         ("ds-a", "gen2", "model_generation", "2026Q1", D("10")),
@@ -125,13 +148,27 @@ def test_data_share_per_generation(golden):
         ("gen1", D("15"), D("40"), D("0.2727272727"), D("0.8"), D("0.5")),
         ("gen2", D("28"), D("10"), D("0.7368421053"), D("0.8"), D("0.8")),
     ]
-    gen1 = dict(rows(con, "select activity, cost_usd from fct_model_generation_cost where model_generation = 'gen1'"))
-    assert gen1 == {"data.selection": D("12"), "data.acquisition": D("3"), "training.pretrain": D("40")}
+    gen1 = dict(
+        rows(
+            con,
+            "select activity, cost_usd from fct_model_generation_cost where model_generation = 'gen1'",
+        )
+    )
+    assert gen1 == {
+        "data.selection": D("12"),
+        "data.acquisition": D("3"),
+        "training.pretrain": D("40"),
+    }
 
 
 def test_quarterly_allocation_and_billing(golden):
     _, _, con = golden
-    quarterly = set(rows(con, "select quarter, activity, model_generation, cost_usd from fct_quarterly_allocation"))
+    quarterly = set(
+        rows(
+            con,
+            "select quarter, activity, model_generation, cost_usd from fct_quarterly_allocation",
+        )
+    )
     assert quarterly == {
         ("2026Q1", "data.selection", "unassigned", D("40")),
         ("2026Q1", "data.acquisition", "unassigned", D("10")),
@@ -142,15 +179,24 @@ def test_quarterly_allocation_and_billing(golden):
         ("2026Q1", "idle", "unassigned", D("20")),
         ("2026Q1", "overhead", "unassigned", D("5")),
     }
-    billing = rows(con, "select invoice_id, sum(billed_cost), count(*), count(cluster) from fct_billing_charge group by 1")
+    billing = rows(
+        con,
+        "select invoice_id, sum(billed_cost), count(*), count(cluster) from fct_billing_charge group by 1",
+    )
     assert billing == [("INV-1", D("135"), 3, 1)]
-    annotation = rows(con, "select vendor, invoice_id, dataset_version, unit_type, quarter, quantity, cost_usd, unit_cost_usd from fct_annotation_cost")
+    annotation = rows(
+        con,
+        "select vendor, invoice_id, dataset_version, unit_type, quarter, quantity, cost_usd, unit_cost_usd from fct_annotation_cost",
+    )
     assert annotation == [("acme", "A-1", "ds-b", "item", "2026Q1", D("10"), D("31"), D("3.1"))]
 
 
 def test_reconciliation_all_passes(golden):
     _, _, con = golden
-    assert rows(con, "select check_name, scope, difference from rpt_reconciliation where not passed") == []
+    assert (
+        rows(con, "select check_name, scope, difference from rpt_reconciliation where not passed")
+        == []
+    )
     checks = {r[0] for r in rows(con, "select distinct check_name from rpt_reconciliation")}
     assert {
         "pool_conservation",
@@ -162,5 +208,8 @@ def test_reconciliation_all_passes(golden):
         "ingest_row_accounting",
         "raw_rows_loaded",
     } <= checks
-    spend = rows(con, "select expected, actual from rpt_reconciliation where check_name = 'spend_fully_attributed'")
+    spend = rows(
+        con,
+        "select expected, actual from rpt_reconciliation where check_name = 'spend_fully_attributed'",
+    )
     assert spend == [(D("166"), D("166"))]

@@ -40,7 +40,9 @@ def test_billing_alone_lands_as_idle_and_overhead(tmp_path):
     home = Home.resolve(tmp_path / "home").ensure()
     ingest.ingest_paths(home, [BILLING], kind="billing")
     warehouse.dbt_build(home, echo=False)
-    assert query(home, "select sum(idle_cost_usd), sum(idle_gpu_hours) from fct_idle_cost") == [(D("120"), D("12"))]
+    assert query(home, "select sum(idle_cost_usd), sum(idle_gpu_hours) from fct_idle_cost") == [
+        (D("120"), D("12"))
+    ]
     assert set(query(home, "select activity, cost_usd from fct_quarterly_allocation")) == {
         ("idle", D("120")),
         ("data.acquisition", D("10")),
@@ -114,10 +116,15 @@ def test_bad_rows_are_quarantined_with_reasons_and_good_rows_still_count(golden_
     by_line = {row["_source_row"]: row for row in quarantined}
     assert set(by_line) == {3, 4}
     assert by_line[3]["column_name"] == "BilledCost" and by_line[3]["value"] == "twenty"
-    assert by_line[4]["column_name"] == "ChargePeriodStart" and by_line[4]["value"] == "2026-02-31T01:00:00Z"
+    assert (
+        by_line[4]["column_name"] == "ChargePeriodStart"
+        and by_line[4]["value"] == "2026-02-31T01:00:00Z"
+    )
     for row in quarantined:
         assert row["reason_code"] and row["message"] and row["raw_text"].startswith("lab-1,")
 
     warehouse.dbt_build(home, echo=False)
-    assert query(home, "select sum(billed_cost) from fct_billing_charge where invoice_id = 'INV-2'") == [(D("20"),)]
+    assert query(
+        home, "select sum(billed_cost) from fct_billing_charge where invoice_id = 'INV-2'"
+    ) == [(D("20"),)]
     assert query(home, "select count(*) from rpt_reconciliation where not passed") == [(0,)]

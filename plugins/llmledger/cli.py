@@ -1,0 +1,292 @@
+"""The ``llmledger`` command line.
+
+Each subcommand is a thin layer over the package: parse arguments, call one or two functions,
+print what happened. Errors a user can act on (bad config, a failed build or check, a missing
+file, a write attempted through ``sql``) print one clear message and exit 1; ``-v`` adds the
+traceback. Heavy modules are imported by the subcommand that needs them, so ``llmledger sql``
+starts without loading Airflow or Great Expectations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from llmledger import __version__
+from llmledger.paths import DEFAULT_HOME, Home
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_NOT_IMPLEMENTED = 2
+NOT_IMPLEMENTED = "not implemented yet: see issue 7"
+
+
+class UserError(Exception):
+    """A problem with what the user asked for; printed as one line, without a traceback."""
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from llmledger.pipeline import user_errors
+
+    return (UserError, FileNotFoundError, *user_errors())
+
+
+# ---------------------------------------------------------------------------------------------
+# ingest
+
+
+def cmd_ingest(args: argparse.Namespace, home: Home) -> int:
+    from llmledger import ingest
+
+    home.ensure()
+
+    def progress(done: int, total: int, result: Any) -> None:
+        print(f"[{done}/{total}] {result.summary()}", flush=True)
+
+    results = ingest.ingest_paths(home, args.paths, args.kind, progress)
+    by_status = {
+        status: sum(1 for r in results if r.status == status)
+        for status in ("loaded", "file_quarantined", "already_ingested")
+    }
+    print(
+        f"{len(results)} file(s): {by_status['loaded']} loaded, "
+        f"{by_status['file_quarantined']} quarantined as a whole, "
+        f"{by_status['already_ingested']} already ingested; rows: "
+        f"{sum(r.rows_read for r in results)} read, {sum(r.rows_loaded for r in results)} loaded, "
+        f"{sum(r.rows_quarantined for r in results)} quarantined, "
+        f"{sum(r.rows_skipped for r in results)} skipped"
+    )
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------
+# build / run / demo
+
+
+def cmd_build(args: argparse.Namespace, home: Home) -> int:
+    from llmledger import pipeline
+
+    pipeline.build(home)
+    print(pipeline.validate(home).report())
+    print(f"warehouse: {home.warehouse}")
+    return EXIT_OK
+
+
+def _run(home: Home, in_process: bool) -> int:
+    from llmledger import pipeline
+
+    if in_process:
+        print(pipeline.run_in_process(home))
+        return EXIT_OK
+    from llmledger import airflow_runner
+
+    # The DAG's first task does this too; doing it here first turns a bad config into one
+    # clear line before Airflow spends 20 s starting up.
+    pipeline.prepare(home)
+    code = airflow_runner.run_dag(home)
+    if code != 0:
+        print(
+            f"error: the Airflow run of llmledger_nightly failed (exit {code}); "
+            "see the task log above",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    print(pipeline.headline(home))
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, home: Home) -> int:
+    return _run(home, args.in_process)
+
+
+def cmd_demo(args: argparse.Namespace, home: Home) -> int:
+    from llmledger import demo
+
+    home.ensure()
+    summary = demo.generate(home) if args.seed is None else demo.generate(home, seed=args.seed)
+    print(f"demo organisation written to {home.root}: {summary}")
+    return _run(home, args.in_process)
+
+
+# ---------------------------------------------------------------------------------------------
+# sql
+
+
+def _read_query(args: argparse.Namespace) -> str:
+    if (args.query is None) == (args.file is None):
+        raise UserError('give either a query ("select ...") or --file PATH, not both')
+    if args.file is not None:
+        return Path(args.file).read_text(encoding="utf-8")
+    return args.query
+
+
+def format_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
+    """Query results as ``table``, ``csv`` or ``json`` (a list of objects) text.
+
+    Decimals keep every digit (JSON carries them as strings: no float rounding)."""
+    from llmledger.pipeline import to_jsonable
+
+    if fmt == "json":
+        records = [dict(zip(columns, (to_jsonable(v) for v in row), strict=True)) for row in rows]
+        return json.dumps(records, indent=2, ensure_ascii=False)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(["" if v is None else to_jsonable(v) for v in row] for row in rows)
+        return out.getvalue().rstrip("\n")
+    from llmledger.summary import format_table
+
+    numeric = [
+        all(isinstance(row[i], int | float | Decimal) for row in rows if row[i] is not None)
+        and any(row[i] is not None for row in rows)
+        for i in range(len(columns))
+    ]
+    table = format_table(columns, rows, right_align=numeric)
+    return f"{table}\n({len(rows)} row{'s' if len(rows) != 1 else ''})"
+
+
+def cmd_sql(args: argparse.Namespace, home: Home) -> int:
+    import duckdb
+
+    from llmledger.warehouse import connect_readonly
+
+    query = _read_query(args)
+    con = connect_readonly(home)
+    try:
+        cursor = con.execute(query)
+        if cursor.description is None:
+            raise UserError("the statement returned no rows (llmledger sql only reads)")
+        columns = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    except duckdb.Error as exc:
+        message = str(exc).splitlines()[0]
+        if "read-only" in message or "read only" in message:
+            raise UserError(
+                "refused: the warehouse is opened read-only and `llmledger sql` only reads; "
+                "it is written by dbt (`llmledger build` / `llmledger run`). "
+                f"DuckDB said: {message}"
+            ) from exc
+        raise UserError(f"SQL error: {message}") from exc
+    finally:
+        con.close()
+    print(format_rows(columns, rows, args.format))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------
+# later issues
+
+
+def cmd_not_implemented(args: argparse.Namespace, home: Home) -> int:
+    print(f"llmledger {args.command}: {NOT_IMPLEMENTED}", file=sys.stderr)
+    return EXIT_NOT_IMPLEMENTED
+
+
+# ---------------------------------------------------------------------------------------------
+# parser and entry point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: global options work before or after the subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--home",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help=f"working folder (default: $LLMLEDGER_HOME, else ./{DEFAULT_HOME})",
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log progress and show tracebacks on errors",
+    )
+    parser = argparse.ArgumentParser(
+        prog="llmledger",
+        parents=[common],
+        description="LLM Ledger: what each model generation cost, data versus training.",
+    )
+    parser.add_argument("--version", action="version", version=f"llmledger {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", parents=[common], help="ingest files or folders (idempotent)")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="a file, or a folder read recursively")
+    p.add_argument(
+        "--kind",
+        choices=["billing", "invoices", "pipeline", "auto"],
+        default="auto",
+        help="what the files are (default: recognise each file)",
+    )
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("build", parents=[common], help="dbt build + mart checks on the ingested")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser(
+        "run",
+        parents=[common],
+        help="the whole nightly refresh, through Airflow (llmledger_nightly)",
+    )
+    p.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the same steps in this process, without Airflow",
+    )
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sql", parents=[common], help="query the warehouse (read-only)")
+    p.add_argument("query", nargs="?", help="the SQL query")
+    p.add_argument("--file", metavar="PATH", help="read the query from a file (sql/queries/*.sql)")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("report", parents=[common], help="quarterly allocation review (issue 7)")
+    p.add_argument("--quarter", metavar="YYYYQn")
+    p.add_argument("--out", metavar="DIR")
+    p.set_defaults(func=cmd_not_implemented)
+
+    p = sub.add_parser("close", parents=[common], help="close a quarter (issue 7)")
+    p.add_argument("--quarter", metavar="YYYYQn")
+    p.set_defaults(func=cmd_not_implemented)
+
+    p = sub.add_parser(
+        "demo", parents=[common], help="generate the demo organisation's data and run everything"
+    )
+    p.add_argument("--seed", type=int, default=None, help="random seed of the generator")
+    p.add_argument("--in-process", action="store_true", help="run without Airflow")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``llmledger`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    verbose = getattr(args, "verbose", False)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    home = Home.resolve(getattr(args, "home", None))
+    try:
+        return args.func(args, home)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
+        if verbose:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR

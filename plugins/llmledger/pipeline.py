@@ -1,0 +1,129 @@
+"""The nightly refresh as plain functions: each one is the body of one task of the DAG.
+
+``dags/llmledger_nightly.py`` only wires these together, so the refresh can be run and tested
+without Airflow (:func:`run_in_process`, used by ``llmledger run --in-process`` and the tests).
+Heavy modules (GX, DuckDB, pandas) are imported inside the functions: the DAG imports this
+module at parse time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import logging
+import sys
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from llmledger.paths import Home
+
+if TYPE_CHECKING:
+    from llmledger.validation.marts import MartValidationResult
+
+log = logging.getLogger(__name__)
+
+
+def prepare(home: Home) -> None:
+    """Create the home's skeleton and stage the validated config that dbt reads.
+
+    Raises ``llmledger.config.ConfigError`` (naming the file, the key and the value) when the
+    config is invalid, before anything is ingested or built.
+    """
+    from llmledger import config
+
+    home.ensure()
+    config.stage(home)
+
+
+def list_new_files(home: Home) -> list[str]:
+    """Landing files not ingested yet, as strings (they travel through XCom)."""
+    from llmledger import ingest
+
+    return [str(path) for path in ingest.pending_files(home)]
+
+
+def ingest_one(home: Home, path: str) -> dict[str, Any]:
+    """Ingest one file; returns its ``IngestResult`` as a JSON-serialisable dict (for XCom),
+    with its one-line ``summary`` for the log."""
+    from llmledger import ingest
+
+    result = ingest.ingest_file(home, Path(path), kind="auto")
+    return {**to_jsonable(result), "summary": result.summary()}
+
+
+def build(home: Home) -> None:
+    """``dbt build`` the warehouse (raises ``llmledger.warehouse.BuildFailed``)."""
+    from llmledger import warehouse
+
+    warehouse.dbt_build(home)
+
+
+def validate(home: Home) -> MartValidationResult:
+    """Run the Great Expectations checks on the marts (raises ``ValidationFailed``)."""
+    from llmledger.validation.marts import validate_marts
+
+    return validate_marts(home)
+
+
+def headline(home: Home) -> str:
+    """The data-versus-training table per model generation, as text."""
+    from llmledger import summary
+
+    return summary.headline(home)
+
+
+def run_in_process(home: Home) -> str:
+    """The whole nightly refresh in this process, in DAG order; returns the headline."""
+    prepare(home)
+    paths = list_new_files(home)
+    log.info("%d new file(s) to ingest", len(paths))
+    for path in paths:
+        log.info("%s", ingest_one(home, path)["summary"])
+    build(home)
+    log.info("mart checks:\n%s", validate(home).report())
+    return headline(home)
+
+
+# The package's errors that mean "the input is wrong": bad config, a build or check that
+# failed on the data. Looked up in sys.modules rather than imported: an exception can only have
+# been raised if its module was loaded, and importing llmledger.validation.marts just to
+# classify an error would load Great Expectations.
+_INPUT_ERRORS = (
+    ("llmledger.config", "ConfigError"),
+    ("llmledger.warehouse", "BuildFailed"),
+    ("llmledger.validation.marts", "ValidationFailed"),
+)
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The input errors (``ConfigError``, ``BuildFailed``, ``ValidationFailed``) loaded so far.
+
+    A retry cannot fix them, and the CLI prints them as a message rather than a traceback.
+    """
+    found = []
+    for module_name, name in _INPUT_ERRORS:
+        error = getattr(sys.modules.get(module_name), name, None)
+        if error is not None:
+            found.append(error)
+    return tuple(found)
+
+
+def to_jsonable(value: Any) -> Any:
+    """``value`` as plain JSON types: dataclasses and mappings become dicts, paths and
+    decimals become strings (a Decimal must not pass through float), times ISO 8601."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): to_jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(item) for item in value]
+    if isinstance(value, Path | Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    return value

@@ -1,0 +1,118 @@
+"""The headline: data versus training cost per model generation, as a fixed-width text table.
+
+Values stay ``Decimal`` from the warehouse to here; rounding happens only when a value is
+rendered (money to cents, half up; shares to a tenth of a percent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from llmledger.paths import Home
+
+NOT_APPLICABLE = "n/a"
+
+_HEADLINE_QUERY = """
+    select model_generation, data_cost_usd, training_cost_usd, data_share, target_share,
+           break_even_share
+    from fct_data_share
+    order by model_generation
+"""
+
+
+def money(value: Decimal | None) -> str:
+    """Dollars with thousands separators, rounded half up to the cent."""
+    if value is None:
+        return NOT_APPLICABLE
+    return f"{Decimal(value).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
+
+
+def share(value: Decimal | None) -> str:
+    """A 0..1 share as a percentage with one decimal."""
+    if value is None:
+        return NOT_APPLICABLE
+    percent = (Decimal(value) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f"{percent} %"
+
+
+def format_table(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], right_align: Sequence[bool] | None = None
+) -> str:
+    """A plain fixed-width table: header, rule, rows. Cells are rendered with ``str``
+    (``None`` as empty) and padded to the widest cell of their column."""
+    cells = [["" if value is None else str(value) for value in row] for row in rows]
+    widths = [len(name) for name in columns]
+    for row in cells:
+        widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
+    align = list(right_align) if right_align is not None else [False] * len(columns)
+
+    def line(values: Sequence[str]) -> str:
+        padded = [
+            value.rjust(width) if right else value.ljust(width)
+            for value, width, right in zip(values, widths, align, strict=True)
+        ]
+        return "  ".join(padded).rstrip()
+
+    return "\n".join([line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)])
+
+
+def render_headline(rows: Sequence[Sequence[Any]], warehouse: str) -> str:
+    """The headline text for rows of (generation, data cost, training cost, data share,
+    target share, break-even share)."""
+    title = "LLM Ledger: data versus training cost per model generation (USD)"
+    if not rows:
+        return (
+            f"{title}\n\nNo model generations in fct_data_share yet: add them to "
+            f"config/model_generations.csv and rebuild.\n\nwarehouse: {warehouse}"
+        )
+    columns = [
+        "model generation",
+        "data cost",
+        "training cost",
+        "data share",
+        "target",
+        "break-even",
+    ]
+    body = [
+        [
+            generation,
+            money(data),
+            money(training),
+            share(data_share),
+            share(target),
+            share(break_even),
+        ]
+        for generation, data, training, data_share, target, break_even in rows
+    ]
+    total_data = sum((Decimal(row[1] or 0) for row in rows), Decimal(0))
+    total_training = sum((Decimal(row[2] or 0) for row in rows), Decimal(0))
+    spent = total_data + total_training
+    body.append(
+        [
+            "total",
+            money(total_data),
+            money(total_training),
+            share(total_data / spent if spent else None),
+            "",
+            "",
+        ]
+    )
+    table = format_table(columns, body, right_align=[False] + [True] * 5)
+    # A rule above the totals line keeps it from reading as one more generation.
+    lines = table.splitlines()
+    lines.insert(len(lines) - 1, lines[1])
+    return "\n".join([title, "", *lines, "", f"warehouse: {warehouse}"])
+
+
+def headline(home: Home) -> str:
+    """Read ``fct_data_share`` read-only and render the headline table."""
+    from llmledger.warehouse import connect_readonly
+
+    con = connect_readonly(home)
+    try:
+        rows = con.execute(_HEADLINE_QUERY).fetchall()
+    finally:
+        con.close()
+    return render_headline(rows, str(home.warehouse))

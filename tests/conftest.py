@@ -1,0 +1,96 @@
+"""Session fixtures shared by the whole suite.
+
+Airflow reads ``AIRFLOW_HOME`` and its ``AIRFLOW__*`` settings the first time anything imports
+it, so they are set here, at import time, before any test module is collected. The suite gets
+one throwaway Airflow home and one SQLite metadata DB, created on first use (about 3 s) and
+shared by every test that needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DAGS_FOLDER = REPO_ROOT / "dags"
+
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="llmledger-test-airflow-"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "SCARF_ANALYTICS": "false",
+        "GX_ANALYTICS_ENABLED": "False",
+    }
+)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+
+
+@contextmanager
+def llmledger_home_env(root: Path) -> Iterator[None]:
+    """Point ``LLMLEDGER_HOME`` at ``root`` for the duration (the DAG reads it when parsed and
+    when its tasks run), then restore whatever was there."""
+    before = os.environ.get("LLMLEDGER_HOME")
+    os.environ["LLMLEDGER_HOME"] = str(root)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("LLMLEDGER_HOME", None)
+        else:
+            os.environ["LLMLEDGER_HOME"] = before
+
+
+@pytest.fixture(scope="session")
+def airflow_home() -> Path:
+    """The suite's Airflow home, with its metadata DB migrated and the warehouse pool created.
+
+    Migrated once per test run (per xdist worker): a missing pool is silently ignored by
+    ``dag.test()``, so the pool is part of the fixture, not of each test.
+    """
+    from airflow.models.pool import Pool
+    from airflow.utils.db import initdb
+
+    from llmledger.airflow_runner import WAREHOUSE_POOL, WAREHOUSE_POOL_DESCRIPTION
+
+    initdb()
+    Pool.create_or_update_pool(
+        WAREHOUSE_POOL, slots=1, description=WAREHOUSE_POOL_DESCRIPTION, include_deferred=False
+    )
+    return _AIRFLOW_HOME
+
+
+@pytest.fixture(scope="session")
+def dag_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty LLM Ledger home with the dbt manifest the DAG renders from (``dbt parse``)."""
+    from llmledger.airflow_runner import write_dbt_manifest
+    from llmledger.paths import Home
+
+    home = Home(tmp_path_factory.mktemp("dag-home")).ensure()
+    write_dbt_manifest(home)
+    return home.root
+
+
+@pytest.fixture(scope="session")
+def dagbag(dag_home: Path):
+    """The DAG folder parsed once, as the dag-processor would (no examples)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    with llmledger_home_env(dag_home):
+        return DagBag(dag_folder=str(DAGS_FOLDER))

@@ -1,0 +1,169 @@
+"""End to end through Airflow: the nightly DAG on the demo organisation, as `llmledger run` runs it.
+
+Slow (about two minutes for the first run, one for the second): one embedded run of
+``airflow dags test`` per scenario, against the suite's single metadata DB.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from llmledger import airflow_runner, config, demo
+from llmledger.paths import Home
+from llmledger.warehouse import connect_readonly
+
+pytestmark = [pytest.mark.airflow, pytest.mark.e2e]
+
+# The marts the headline and the reconciliation rest on: the demo fills every one of them.
+CORE_MARTS = (
+    "fct_billing_charge",
+    "fct_cost_allocation",
+    "fct_data_share",
+    "fct_quarterly_allocation",
+    "rpt_reconciliation",
+)
+
+
+def _query(home: Home, sql: str) -> list[tuple]:
+    con = connect_readonly(home)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _last_run_state(run_index: int) -> str:
+    from airflow.models.dagrun import DagRun
+
+    runs = sorted(DagRun.find(dag_id=airflow_runner.DAG_ID), key=lambda r: r.start_date)
+    return runs[run_index].state
+
+
+@pytest.fixture(scope="session")
+def demo_run(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The demo organisation refreshed twice through Airflow: first with every landing file
+    new, then again with none new (the mapped ingest is skipped; dbt must still run)."""
+    home = Home(tmp_path_factory.mktemp("demo-home")).ensure()
+    summary = demo.generate(home)
+    first = airflow_runner.run_dag(home, airflow_home=airflow_home)
+    first_state = _last_run_state(-1) if first == 0 else None
+    shares_after_first = _query(home, "select * from fct_data_share order by all")
+    second = airflow_runner.run_dag(home, airflow_home=airflow_home)
+    return {
+        "home": home,
+        "summary": summary,
+        "exit_codes": (first, second),
+        "first_state": first_state,
+        "second_state": _last_run_state(-1),
+        "shares_after_first": shares_after_first,
+    }
+
+
+def test_both_runs_succeed(demo_run):
+    assert demo_run["exit_codes"] == (0, 0)
+    assert demo_run["first_state"] == "success"
+    assert demo_run["second_state"] == "success"
+
+
+def test_every_landing_file_was_ingested(demo_run):
+    from llmledger import ingest
+
+    home = demo_run["home"]
+    assert ingest.pending_files(home) == []
+    assert list(home.ingest_log.glob("*.parquet"))
+
+
+def test_every_mart_of_the_dbt_project_is_built(demo_run):
+    home = demo_run["home"]
+    manifest = json.loads(airflow_runner.dbt_manifest_path(home).read_text())
+    marts = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and "marts" in node["fqn"]
+    }
+    tables = {name for (name,) in _query(home, "select table_name from information_schema.tables")}
+    assert set(CORE_MARTS) <= marts
+    assert marts <= tables
+
+
+def test_core_marts_have_rows(demo_run):
+    home = demo_run["home"]
+    for mart in CORE_MARTS:
+        [(rows,)] = _query(home, f"select count(*) from {mart}")
+        assert rows > 0, mart
+
+
+def test_one_data_share_row_per_demo_generation(demo_run):
+    home = demo_run["home"]
+    generations = {g.model_generation for g in config.load_config(home).model_generations}
+    rows = _query(home, "select model_generation, data_share from fct_data_share")
+    assert sorted(g for g, _ in rows) == sorted(generations)
+    assert all(share is not None and 0 <= share <= 1 for _, share in rows)
+
+
+def test_reconciliation_passes(demo_run):
+    failed = _query(
+        demo_run["home"], "select check_name, scope from rpt_reconciliation where not passed"
+    )
+    assert failed == []
+
+
+def test_a_run_with_no_new_files_changes_nothing(demo_run):
+    after_second = _query(demo_run["home"], "select * from fct_data_share order by all")
+    assert after_second == demo_run["shares_after_first"]
+
+
+def test_a_failed_dag_run_exits_non_zero_without_retrying(airflow_home, tmp_path):
+    # prepare fails on the bad config; the retry policy fails it at once (no 2 x 5 min wait)
+    # and `airflow dags test` must turn the failed run into a non-zero exit.
+    home = Home(tmp_path).ensure()
+    with (home.config / "policies.yaml").open("a") as f:
+        f.write("no_such_policy: 1\n")
+    assert airflow_runner.run_dag(home, airflow_home=airflow_home) != 0
+    assert _last_run_state(-1) == "failed"
+
+
+# The generator counts what it writes while writing it; the warehouse must arrive at the same
+# figures through ingest and dbt, to the last unit of DECIMAL(38, 10).
+
+
+def test_billing_per_invoice_matches_what_the_generator_wrote(demo_run):
+    summary = demo_run["summary"]
+    rows = _query(
+        demo_run["home"],
+        "select invoice_id, sum(billed_cost), sum(effective_cost) "
+        "from fct_billing_charge group by 1",
+    )
+    assert {r[0]: r[1] for r in rows} == summary.billed_cost_by_invoice
+    assert {r[0]: r[2] for r in rows} == summary.effective_cost_by_invoice
+
+
+def test_annotation_per_invoice_matches_what_the_generator_wrote(demo_run):
+    summary = demo_run["summary"]
+    rows = _query(
+        demo_run["home"],
+        "select vendor, invoice_id, sum(cost_usd) from fct_annotation_cost group by 1, 2",
+    )
+    assert {(v, i): c for v, i, c in rows} == summary.annotation_amount_by_invoice
+
+
+def test_job_gpu_hours_per_cluster_match_the_job_logs(demo_run):
+    summary = demo_run["summary"]
+    home = demo_run["home"]
+    rows = _query(home, "select cluster, sum(gpu_hours) from fct_cost_allocation group by 1")
+    # Floor splits at hour boundaries lose at most 1e-10 GPU-hour per job-hour.
+    [(job_hours,)] = _query(home, "select count(*) from fct_cost_allocation")
+    tolerance = job_hours * Decimal("1e-10")
+    for cluster, gpu_hours in rows:
+        assert abs(gpu_hours - summary.gpu_hours_by_cluster[cluster]) <= tolerance
+    assert {c for c, _ in rows} == set(summary.gpu_hours_by_cluster)
+
+
+def test_all_spend_lands_in_the_quarterly_allocation(demo_run):
+    summary = demo_run["summary"]
+    [(total,)] = _query(demo_run["home"], "select sum(cost_usd) from fct_quarterly_allocation")
+    assert total == summary.total_effective_cost + summary.total_annotation_amount
