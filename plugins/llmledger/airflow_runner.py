@@ -12,10 +12,13 @@ This module is imported by the DAG file at parse time, so it imports nothing hea
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from llmledger.paths import Home
@@ -129,13 +132,17 @@ def prepare_airflow(home: Home, airflow_home: Path | None = None) -> dict[str, s
 
 
 def run_dag(
-    home: Home, logical_date: dt.datetime | None = None, airflow_home: Path | None = None
+    home: Home,
+    logical_date: dt.datetime | None = None,
+    airflow_home: Path | None = None,
+    stream: bool = False,
 ) -> int:
     """Run ``llmledger_nightly`` once through the embedded Airflow; returns the exit code.
 
-    Streams Airflow's output. Non-zero when any step fails, including a DAG run that ends
-    failed (``airflow dags test`` exits 1 then). ``airflow_home`` defaults to
-    ``<home>/airflow``.
+    Airflow's output goes to :func:`run_log_path` with one progress line per finished task on
+    stdout, or all of it to stdout with ``stream``. Non-zero when any step fails, including a
+    DAG run that ends failed (``airflow dags test`` exits 1 then). ``airflow_home`` defaults
+    to ``<home>/airflow``.
     """
     home.root.mkdir(parents=True, exist_ok=True)
     env = prepare_airflow(home, airflow_home)
@@ -143,7 +150,48 @@ def run_dag(
     args = ["dags", "test", DAG_ID]
     if logical_date is not None:
         args.append(logical_date.isoformat())
-    return _airflow(args, env)
+    if stream:
+        return _airflow(args, env)
+    return _airflow_logged(args, env, run_log_path(home))
+
+
+def run_log_path(home: Home) -> Path:
+    """Where the full Airflow output of a run goes: ``<home>/logs/llmledger_nightly-<UTC>.log``."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return home.root / "logs" / f"{DAG_ID}-{stamp}.log"
+
+
+_TASK_END = re.compile(r"\[DAG TEST\] end task task_id=(?P<task>\S+) map_index=(?P<index>-?\d+)")
+
+
+def _airflow_logged(args: list[str], env: dict[str, str], log_path: Path) -> int:
+    """Run Airflow with its (long) output going to ``log_path``; print one progress line per
+    finished task, and on failure the log's last lines and where the whole log is."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [str(Path(sys.executable).parent / "airflow"), *args]
+    print(f"running {DAG_ID} through Airflow; full log: {log_path}", flush=True)
+    tail: collections.deque[str] = collections.deque(maxlen=60)
+    started = time.monotonic()
+    with (
+        log_path.open("w") as log,
+        subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as proc,
+    ):
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            tail.append(line)
+            match = _TASK_END.search(line)
+            if match:
+                index = int(match["index"])
+                task_label = match["task"] + (f"[{index}]" if index >= 0 else "")
+                print(f"  {time.monotonic() - started:7.1f}s  done  {task_label}", flush=True)
+        code = proc.wait()
+    if code != 0:
+        sys.stderr.write("".join(tail))
+        sys.stderr.write(f"\n{DAG_ID} failed (exit {code}); full log: {log_path}\n")
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:

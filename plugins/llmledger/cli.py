@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -81,7 +82,7 @@ def cmd_build(args: argparse.Namespace, home: Home) -> int:
     return EXIT_OK
 
 
-def _run(home: Home, in_process: bool) -> int:
+def _run(home: Home, in_process: bool, verbose: bool = False) -> int:
     from llmledger import pipeline
 
     if in_process:
@@ -92,11 +93,11 @@ def _run(home: Home, in_process: bool) -> int:
     # The DAG's first task does this too; doing it here first turns a bad config into one
     # clear line before Airflow spends 20 s starting up.
     pipeline.prepare(home)
-    code = airflow_runner.run_dag(home)
+    code = airflow_runner.run_dag(home, stream=verbose)
     if code != 0:
         print(
             f"error: the Airflow run of llmledger_nightly failed (exit {code}); "
-            "see the task log above",
+            "see the task log above",  # the runner printed its tail and its path
             file=sys.stderr,
         )
         return EXIT_ERROR
@@ -105,7 +106,7 @@ def _run(home: Home, in_process: bool) -> int:
 
 
 def cmd_run(args: argparse.Namespace, home: Home) -> int:
-    return _run(home, args.in_process)
+    return _run(home, args.in_process, getattr(args, "verbose", False))
 
 
 def cmd_demo(args: argparse.Namespace, home: Home) -> int:
@@ -114,7 +115,7 @@ def cmd_demo(args: argparse.Namespace, home: Home) -> int:
     home.ensure()
     summary = demo.generate(home) if args.seed is None else demo.generate(home, seed=args.seed)
     print(f"demo organisation written to {home.root}: {summary}")
-    return _run(home, args.in_process)
+    return _run(home, args.in_process, getattr(args, "verbose", False))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,6 +284,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader stopped early (`llmledger sql ... | head`): not an error. Point stdout at
+        # devnull so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:
         if not isinstance(exc, _user_errors()):
             raise

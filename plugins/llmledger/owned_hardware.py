@@ -13,7 +13,9 @@ from calendar import monthrange
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
+
+from llmledger.config import OwnedAsset as Asset
 
 PROVIDER = "Owned"
 GPU_HOURS = "GPU-Hours"
@@ -49,22 +51,6 @@ FOCUS_COLUMNS = (
     "BillingCurrency",
     "Tags",
 )
-
-
-class Asset(Protocol):
-    """What is read from a register row (``llmledger.config.OwnedAsset`` fits)."""
-
-    asset_id: str
-    cluster: str
-    in_service_date: date
-    cost_usd: Decimal
-    useful_life_months: int
-    salvage_usd: Decimal
-    gpus: int
-    gpu_type: str
-    power_kw: Decimal
-    pue: Decimal
-    usd_per_kwh: Decimal
 
 
 def add_months(day: date, months: int) -> date:
