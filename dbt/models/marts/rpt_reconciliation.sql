@@ -20,6 +20,11 @@ billing_source as (
     select * from {{ ref('stg_focus__charges') }}
 ),
 
+billing_delivered as (
+    -- Every delivered row; an invoice's total is what its rows in force add up to.
+    select * from {{ ref('int_billing_deliveries_resolved') }}
+),
+
 billing as (
     select * from {{ ref('fct_billing_charge') }}
 ),
@@ -91,7 +96,8 @@ billing_invoice_total as (
             provider,
             invoice_id,
             sum(billed_cost) as billed
-        from billing_source
+        from billing_delivered
+        where not is_superseded
         group by provider, invoice_id
     ) as source_totals
     left join (

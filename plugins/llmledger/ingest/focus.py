@@ -107,6 +107,29 @@ def _tags(raw: str | None, name: str) -> str:
     return json.dumps(tags, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+# How a file delivers corrections (docs/CONTRACTS.md "Billing corrections"). A provider x_
+# column, so a FOCUS export stays valid FOCUS. Absent means rows add to what came before.
+DELIVERY_STYLE_COLUMN = "x_DeliveryStyle"
+DELIVERY_STYLES = frozenset({"replacement", "delta", "ledger"})
+EXPORTED_AT_COLUMN = "x_ExportedAt"
+# dbt reads these two by exact name, whatever case the file used.
+_CANONICAL_X = {_key(name): name for name in (DELIVERY_STYLE_COLUMN, EXPORTED_AT_COLUMN)}
+
+
+def _check_extras(extras: dict[str, str | None]) -> None:
+    """Check (and normalise in place) the delivery-style columns the warehouse interprets."""
+    for name, value in extras.items():
+        if name == DELIVERY_STYLE_COLUMN and value is not None:
+            if value.lower() not in DELIVERY_STYLES:
+                raise RowError(
+                    "bad_delivery_style", name, value, "one of replacement, delta, ledger"
+                )
+        elif name == EXPORTED_AT_COLUMN and value is not None:
+            # Stored as naive UTC ISO text so the warehouse compares exports without parsing.
+            moment = parse_timestamp(value, name)
+            extras[name] = moment.isoformat(sep=" ") if moment else None
+
+
 def _converter(column: str) -> Callable[[str | None, str], Any]:
     if column in TIMESTAMPS:
         return parse_timestamp
@@ -176,6 +199,9 @@ def _row(
         values[column] = value
     if values["tags"] is None:
         values["tags"] = "{}"
-    extras = {name: clean(fields[position]) for position, name in x_columns}
+    extras = {
+        _CANONICAL_X.get(_key(name), name): clean(fields[position]) for position, name in x_columns
+    }
+    _check_extras(extras)
     values["x_columns"] = json.dumps(extras, ensure_ascii=False, separators=(",", ":"))
     return values
