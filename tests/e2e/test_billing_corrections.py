@@ -156,3 +156,33 @@ def test_pools_see_the_corrected_capacity_and_cost(con):
     assert idle == [(f"neo-{s}", D("1700"), D("170")) for s in ("d", "l", "r")]
     spend = con.execute("select sum(cost_usd) from fct_quarterly_allocation").fetchone()
     assert spend == (D("1755") * 3,)
+
+
+def test_missing_fx_rate_names_currency_and_date(tmp_path):
+    """A EUR bill for 2026-01-03 and 2026-01-09 with config/fx_rates.csv holding only a rate from
+    2026-01-05 (1.10): the 2026-01-09 row converts (10.00 EUR -> 11.00 USD), the 2026-01-03 row
+    has no rate on or before its date and is an error naming EUR and 2026-01-03, never 1.0."""
+    home = Home.resolve(tmp_path / "home").ensure()
+    (home.config / "fx_rates.csv").write_text(
+        "currency,rate_date,usd_per_unit\nEUR,2026-01-05,1.10\n", encoding="utf-8"
+    )
+    bill = tmp_path / "eur.csv"
+    bill.write_text(
+        "ChargePeriodStart,ChargePeriodEnd,BilledCost,BillingCurrency,InvoiceId\n"
+        "2026-01-03T00:00:00Z,2026-01-04T00:00:00Z,5.00,EUR,E-1\n"
+        "2026-01-09T00:00:00Z,2026-01-10T00:00:00Z,10.00,EUR,E-1\n",
+        encoding="utf-8",
+    )
+    ingest.ingest_paths(home, [bill], kind="billing")
+    warehouse.dbt_build(home, echo=False)
+    with warehouse.connect_readonly(home) as con:
+        failures = con.execute(
+            "select check_name, scope, actual from rpt_reconciliation where not passed"
+        ).fetchall()
+        converted = con.execute(
+            "select billed_cost_usd from fct_billing_charge order by charge_period_start"
+        ).fetchall()
+    assert failures == [
+        ("fx_rate_available", "no EUR rate on or before 2026-01-03 in config/fx_rates.csv", D(1))
+    ]
+    assert converted == [(None,), (D("11.00"),)]
