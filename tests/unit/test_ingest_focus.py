@@ -19,8 +19,15 @@ from llmledger.ingest.focus import parse
 from llmledger.paths import Home
 from llmledger.raw_schema import FOCUS, write_schema_files
 
-# shared/ sits beside the repository (here and in CI).
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "focus"
+# shared/ sits beside the repository (here and in CI), or beside the folder of git worktrees.
+SAMPLES = next(
+    (
+        parent / "shared" / "fixtures" / "focus"
+        for parent in Path(__file__).resolve().parents[2:]
+        if (parent / "shared" / "fixtures" / "focus").is_dir()
+    ),
+    Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "focus",
+)
 MESSY = Path(__file__).resolve().parents[1] / "fixtures" / "ingest" / "focus_messy.csv"
 
 # file name -> (rows read, rows loaded, sum BilledCost, sum EffectiveCost of loaded rows,
@@ -228,3 +235,23 @@ def test_partial_columns_are_null_and_field_count_is_checked():
     assert record.values["tags"] == "{}"
     [rejected] = parsed.rejected
     assert (rejected.line, rejected.reason_code) == (3, "field_count")
+
+
+def test_delivery_style_columns_are_checked_and_normalised():
+    text = (
+        "ChargePeriodStart,ChargePeriodEnd,BilledCost,X_DELIVERYSTYLE,x_ExportedAt\n"
+        "2026-01-01,2026-01-02,1,Replacement,2026-02-01T08:00:00+02:00\n"
+        "2026-01-01,2026-01-02,1,restated,\n"
+        "2026-01-01,2026-01-02,1,delta,yesterday\n"
+    )
+    parsed = parse(text)
+    [record] = parsed.records
+    # Canonical names whatever the file's case; export time as naive UTC.
+    assert json.loads(record.values["x_columns"]) == {
+        "x_DeliveryStyle": "Replacement",
+        "x_ExportedAt": "2026-02-01 06:00:00",
+    }
+    assert [(r.line, r.reason_code, r.column, r.value) for r in parsed.rejected] == [
+        (3, "bad_delivery_style", "x_DeliveryStyle", "restated"),
+        (4, "bad_timestamp", "x_ExportedAt", "yesterday"),
+    ]

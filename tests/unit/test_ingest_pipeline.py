@@ -17,9 +17,11 @@ from llmledger.raw_schema import INGEST_LOG, write_schema_files
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
 # shared/ sits beside the repository (here and in CI).
-SAMPLE = (
-    Path(__file__).resolve().parents[3]
+SAMPLE = next(
+    parent
     / "shared/fixtures/focus/commitment_discount_scenarios/commitment_discount_usage_scenario_4.csv"
+    for parent in Path(__file__).resolve().parents[2:]
+    if (parent / "shared/fixtures/focus").is_dir()
 )
 
 
@@ -192,14 +194,14 @@ def test_broken_row_accounting_raises_and_writes_nothing(
 ):
     from llmledger.ingest import pipeline
 
-    real_parse = pipeline.focus.parse
+    real_parse = pipeline.billing.parse
 
-    def miscounting(text: str) -> Parsed:
+    def miscounting(*args) -> Parsed:
         # Drops a row without quarantining it: exactly the loss the invariant exists to catch.
-        parsed = real_parse(text)
+        parsed = real_parse(*args)
         return Parsed(parsed.parser, parsed.records[:1], [], rows_read=parsed.rows_read)
 
-    monkeypatch.setattr(pipeline.focus, "parse", miscounting)
+    monkeypatch.setattr(pipeline.billing, "parse", miscounting)
     with pytest.raises(RuntimeError, match="row accounting broken"):
         ingest_file(home, SAMPLE)
     assert [p.name for p in home.ingest_log.iterdir()] == ["_schema.parquet"]

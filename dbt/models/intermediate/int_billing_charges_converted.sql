@@ -1,7 +1,10 @@
--- One row per billing charge with its cluster (from the configured tag key), its direct-cost
--- tags and its amounts in the reporting currency (rate of the charge day, or the latest before).
+-- One row per billing charge in force (rows of superseded snapshots removed) with its cluster
+-- (from the configured tag key), its direct-cost tags and its amounts in the reporting currency
+-- (rate of the charge day, or the latest before).
 with charges as (
-    select * from {{ ref('stg_focus__charges') }}
+    -- Rows a newer replacement snapshot supersedes stay in the audit model, not here.
+    select * from {{ ref('int_billing_deliveries_resolved') }}
+    where not is_superseded
 ),
 
 fx_rates as (

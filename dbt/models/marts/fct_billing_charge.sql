@@ -32,7 +32,8 @@ final as (
         tag_model_generation,
         _source_file,
         _source_sha256,
-        _source_row
+        _source_row,
+        delivery_style
     from charges
 )
 

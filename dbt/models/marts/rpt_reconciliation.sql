@@ -20,6 +20,11 @@ billing_source as (
     select * from {{ ref('stg_focus__charges') }}
 ),
 
+billing_delivered as (
+    -- Every delivered row; an invoice's total is what its rows in force add up to.
+    select * from {{ ref('int_billing_deliveries_resolved') }}
+),
+
 billing as (
     select * from {{ ref('fct_billing_charge') }}
 ),
@@ -91,7 +96,8 @@ billing_invoice_total as (
             provider,
             invoice_id,
             sum(billed_cost) as billed
-        from billing_source
+        from billing_delivered
+        where not is_superseded
         group by provider, invoice_id
     ) as source_totals
     left join (
@@ -183,17 +189,34 @@ spend_fully_attributed as (
 ),
 
 fx_rate_available as (
+    -- Never a silent 1.0: a cost with no rate on or before its charge date fails, and the
+    -- scope names the currency and the first and last dates that need a rate in config/fx_rates.csv.
     select
         'fx_rate_available' as check_name,
         'fail' as severity,
-        currency as scope,
+        'no ' || currency || ' rate on or before '
+        || strftime(min(rate_needed_on), '%Y-%m-%d')
+        || case
+            when max(rate_needed_on) > min(rate_needed_on)
+                then
+                    ' (needed ' || strftime(min(rate_needed_on), '%Y-%m-%d') || ' to '
+                    || strftime(max(rate_needed_on), '%Y-%m-%d') || ')'
+            else ''
+        end
+        || ' in config/fx_rates.csv' as scope,
         cast(0 as decimal(38, 10)) as expected,
         cast(count(*) as decimal(38, 10)) as actual
     from (
-        select billing_currency as currency from billing
+        select
+            billing_currency as currency,
+            cast(charge_period_start as date) as rate_needed_on
+        from billing
         where effective_cost_usd is null
         union all
-        select currency from annotation_lines
+        select
+            currency,
+            cast(invoice_date as date) as rate_needed_on
+        from annotation_lines
         where cost_usd is null
     ) as missing_rates
     group by currency

@@ -44,6 +44,14 @@ renamed as (
             else cast(0 as decimal(38, 10))
         end as paid_gpu_hours,
         date_diff('second', charge_period_start, charge_period_end) as charge_period_seconds,
+        -- How the file delivers corrections (docs/CONTRACTS.md): replacement snapshots supersede
+        -- earlier deliveries of their billing period; delta and ledger rows add.
+        coalesce(lower(json_extract_string(x_columns, '$.x_DeliveryStyle')), 'delta') as delivery_style,
+        -- When the provider exported the row (x_ExportedAt, normalised to UTC at ingest), else
+        -- when it was ingested: orders successive snapshots of one billing period.
+        coalesce(
+            cast(json_extract_string(x_columns, '$.x_ExportedAt') as timestamp), _ingested_at
+        ) as exported_at,
         _source_file,
         _source_sha256,
         _source_row,

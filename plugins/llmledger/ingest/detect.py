@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmledger.ingest import focus, sacct, vendor_csv
+from llmledger.ingest import billing, focus, sacct, vendor_csv
 from llmledger.ingest.common import csv_records, physical_lines
 
 # CLI words (the landing folder names) and raw kinds are both accepted.
@@ -52,7 +52,7 @@ def sniff_kind(text: str) -> str | None:
     if "|" in first:
         return "slurm_job" if sacct.looks_like_sacct(first) else None
     for _, _, fields in csv_records([first]):
-        if focus.recognises(fields):
+        if billing.recognises(fields):
             return "focus"
         if vendor_csv.recognises(fields):
             return "annotation_invoice"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from llmledger.ingest.common import (
@@ -107,6 +107,29 @@ def _tags(raw: str | None, name: str) -> str:
     return json.dumps(tags, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+# How a file delivers corrections (docs/CONTRACTS.md "Billing corrections"). A provider x_
+# column, so a FOCUS export stays valid FOCUS. Absent means rows add to what came before.
+DELIVERY_STYLE_COLUMN = "x_DeliveryStyle"
+DELIVERY_STYLES = frozenset({"replacement", "delta", "ledger"})
+EXPORTED_AT_COLUMN = "x_ExportedAt"
+# dbt reads these two by exact name, whatever case the file used.
+_CANONICAL_X = {_key(name): name for name in (DELIVERY_STYLE_COLUMN, EXPORTED_AT_COLUMN)}
+
+
+def _check_extras(extras: dict[str, str | None]) -> None:
+    """Check (and normalise in place) the delivery-style columns the warehouse interprets."""
+    for name, value in extras.items():
+        if name == DELIVERY_STYLE_COLUMN and value is not None:
+            if value.lower() not in DELIVERY_STYLES:
+                raise RowError(
+                    "bad_delivery_style", name, value, "one of replacement, delta, ledger"
+                )
+        elif name == EXPORTED_AT_COLUMN and value is not None:
+            # Stored as naive UTC ISO text so the warehouse compares exports without parsing.
+            moment = parse_timestamp(value, name)
+            extras[name] = moment.isoformat(sep=" ") if moment else None
+
+
 def _converter(column: str) -> Callable[[str | None, str], Any]:
     if column in TIMESTAMPS:
         return parse_timestamp
@@ -117,49 +140,72 @@ def _converter(column: str) -> Callable[[str | None, str], Any]:
 
 def parse(text: str) -> Parsed:
     """Parse FOCUS CSV text (BOM already removed by :func:`common.decode`)."""
-    lines = physical_lines(text)
-    records = csv_records(lines)
+    records = csv_records(physical_lines(text))
     header = next(records, None)
     if header is None:
         raise FileRejected("empty_file", "the file has no header line")
-    names = header[2]
-    sources: dict[str, list[tuple[int, str]]] = {}
-    x_columns: list[tuple[int, str]] = []
-    for position, name in enumerate(names):
-        key = _key(name)
-        if key.startswith("x_"):
-            x_columns.append((position, name.strip()))
-        elif key in _KEY:
-            sources.setdefault(_KEY[key], []).append((position, name.strip()))
-    if not recognises(names):
-        raise FileRejected(
-            "unrecognised_header",
-            f"line {header[0]} is not a FOCUS header (no ChargePeriodStart or BilledCost column)",
-        )
-    missing = [ALIASES[c][0] for c in REQUIRED if c not in sources]
-    if missing:
-        raise FileRejected(
-            "missing_columns", f"FOCUS header lacks required column(s): {', '.join(missing)}"
-        )
-    # Within one raw column, the order of ALIASES (not the file's order) decides precedence.
-    for column, found in sources.items():
-        rank = {_key(n): i for i, n in enumerate(ALIASES[column])}
-        found.sort(key=lambda item: rank[_key(item[1])])
+    return parse_table(header[2], records, f"line {header[0]}")
 
-    parsed = Parsed(PARSER)
+
+class Layout:
+    """Where each raw column comes from in a header of FOCUS (or FOCUS-mapped) column names."""
+
+    def __init__(self, names: list[str], where: str = "the header") -> None:
+        self.width = len(names)
+        self.sources: dict[str, list[tuple[int, str]]] = {}
+        self.x_columns: list[tuple[int, str]] = []
+        for position, name in enumerate(names):
+            key = _key(name)
+            if key.startswith("x_"):
+                self.x_columns.append((position, name.strip()))
+            elif key in _KEY:
+                self.sources.setdefault(_KEY[key], []).append((position, name.strip()))
+        if not recognises(names):
+            raise FileRejected(
+                "unrecognised_header",
+                f"{where} is not a FOCUS header (no ChargePeriodStart or BilledCost column)",
+            )
+        missing = [ALIASES[c][0] for c in REQUIRED if c not in self.sources]
+        if missing:
+            raise FileRejected(
+                "missing_columns", f"FOCUS header lacks required column(s): {', '.join(missing)}"
+            )
+        # Within one raw column, the order of ALIASES (not the file's order) decides precedence.
+        for column, found in self.sources.items():
+            rank = {_key(n): i for i, n in enumerate(ALIASES[column])}
+            found.sort(key=lambda item: rank[_key(item[1])])
+
+    def row(self, fields: list[str | None]) -> dict[str, Any]:
+        """Raw-schema values of one row (raises :class:`RowError`)."""
+        return _row(fields, self.sources, self.x_columns)
+
+
+def parse_table(
+    names: list[str],
+    records: Iterable[tuple[int, str, list[str | None]]],
+    where: str = "the header",
+    parser: str = PARSER,
+) -> Parsed:
+    """Parse ``(line, raw text, fields)`` records under the header ``names``.
+
+    Shared by CSV and Parquet input: Parquet values arrive as text (see :mod:`.tabular`).
+    """
+    layout = Layout(names, where)
+    parsed = Parsed(parser)
     for line, raw, fields in records:
         parsed.rows_read += 1
         try:
-            parsed.records.append(
-                Record(line, raw, _row(fit_fields(fields, len(names)), sources, x_columns))
-            )
+            values = layout.row(fit_fields(fields, layout.width))  # type: ignore[arg-type]
+            parsed.records.append(Record(line, raw, values))
         except RowError as err:
             parsed.rejected.append(Rejected.from_error(line, raw, err))
     return parsed
 
 
 def _row(
-    fields: list[str], sources: dict[str, list[tuple[int, str]]], x_columns: list[tuple[int, str]]
+    fields: list[str | None],
+    sources: dict[str, list[tuple[int, str]]],
+    x_columns: list[tuple[int, str]],
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for column in ALIASES:
@@ -176,6 +222,9 @@ def _row(
         values[column] = value
     if values["tags"] is None:
         values["tags"] = "{}"
-    extras = {name: clean(fields[position]) for position, name in x_columns}
+    extras = {
+        _CANONICAL_X.get(_key(name), name): clean(fields[position]) for position, name in x_columns
+    }
+    _check_extras(extras)
     values["x_columns"] = json.dumps(extras, ensure_ascii=False, separators=(",", ":"))
     return values

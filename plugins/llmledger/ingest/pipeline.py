@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from llmledger.ingest import focus, sacct, vendor_csv
+from llmledger.ingest import billing, focus, sacct, tabular, vendor_csv
 from llmledger.ingest.common import FileRejected, Parsed, Rejected, decode
 from llmledger.ingest.detect import (
     LANDING_FOLDER,
@@ -177,8 +177,12 @@ def ingest_file(
     ingested_at = datetime.now(UTC).replace(tzinfo=None)
     text: str | None = None
     problem: FileRejected | None = None
+    content = data
     try:
-        text = decode(data)
+        # gzip is a wrapper, not a kind; Parquet is binary and only billing arrives as Parquet.
+        content = tabular.gunzip(data)
+        if not tabular.is_parquet(content):
+            text = decode(content)
     except FileRejected as exc:
         problem = exc
     in_landing = _inside(path, home.landing)
@@ -188,6 +192,8 @@ def ingest_file(
             detected = sniff_kind(text)
         except FileRejected as exc:
             problem = exc
+    if detected is None and problem is None and text is None:
+        detected = billing.sniff_parquet(content)
     if detected is not None and not in_landing:
         path = _place_in_landing(home, path, detected, text, sha)
     source_file = _display(home, path)
@@ -202,7 +208,10 @@ def ingest_file(
                 "sacct --parsable2 dump; put it under landing/billing, landing/invoices/<vendor> "
                 "or landing/pipeline, or pass --kind",
             )
-        parsed = _parse(home, path, detected, text or "")
+        if detected == "focus":
+            parsed = billing.parse(home, path, content)
+        else:
+            parsed = _parse(home, path, detected, text or "")
     except FileRejected as rejected:
         return _quarantine_file(home, source_file, sha, detected, rejected, ingested_at)
     return _load(home, source_file, sha, detected, parsed, ingested_at)
