@@ -21,11 +21,17 @@ idle_policy pro_rata (each pool's cost over the GPU-hours its jobs used):
 rl_rollouts data.generation: the 30.00 of training.rl moves to data.generation.
 ablations evaluation: the 10.00 of data.selection moves to evaluation.
 Grand total 125.00 in every case.
+
+FLOPs cross-check (run manifests, c1 is h100 = 989 TFLOP/s):
+  pt-1 links to job 1 (4 GPU-hours allocated): 6 x 1e9 x 1e9 / (4 x 3600 x 989e12)
+       = 6e18 / 1.42416e19 = 0.4213 -> inside 0.05..0.80
+  pt-2 has no job: 1 a100 GPU for 1 h: 6 x 7e9 x 2e12 / (3600 x 312e12) = 74786.3 -> warning
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -45,6 +51,11 @@ FOCUS = """\
 BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,ProviderName,InvoiceId,ResourceId,SkuId,ChargeCategory,ChargeClass,ChargeDescription,ConsumedUnit,ConsumedQuantity,BilledCost,EffectiveCost,BillingCurrency,Tags
 lab,2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,2026-01-01T00:00:00Z,2026-01-01T03:00:00Z,Owned,INV-1,c1-nodes,gpu,Usage,,GPU hours,GPU-Hours,12,120.00,120.00,USD,"{""cluster"": ""c1""}"
 lab,2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,2026-01-01T00:00:00Z,2026-01-02T00:00:00Z,Owned,INV-1,support,support,Usage,,Support,,,5.00,5.00,USD,
+"""
+
+MANIFESTS = """\
+{"run_id": "pt-1", "cluster": "c1", "job_id": "1", "gpus": 2, "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T02:00:00Z", "stage": "training.pretrain", "model_generation": "gen1", "parameters": 1000000000, "tokens": 1000000000}
+{"run_id": "pt-2", "cluster": "c1", "gpus": 1, "gpu_type": "A100", "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T01:00:00Z", "stage": "training.pretrain", "parameters": 7e9, "tokens": 2e12}
 """
 
 TABLES = {
@@ -76,24 +87,31 @@ def build(tmp_path_factory: pytest.TempPathFactory):
     (home.landing / "pipeline" / "sacct.txt").write_text(SACCT)
     (home.landing / "billing" / "owned").mkdir(parents=True, exist_ok=True)
     (home.landing / "billing" / "owned" / "focus.csv").write_text(FOCUS)
+    (home.landing / "pipeline" / "runs.jsonl").write_text(MANIFESTS)
     config.write_config(home, TABLES)
     ingest.ingest_paths(home, [home.landing])
 
-    def run(**policies: str) -> dict[str, Decimal]:
+    def run(**policies: str) -> dict[str, Any]:
         config.write_config(home, TABLES, policies)
         warehouse.dbt_build(home, echo=False)
         con = warehouse.connect_readonly(home)
         try:
             failed = con.execute("select count(*) from rpt_reconciliation where not passed")
             assert failed.fetchall() == [(0,)]
-            return dict(
+            activities = dict(
                 con.execute(
                     "select activity, sum(cost_usd) from fct_quarterly_allocation group by 1"
                 ).fetchall()
             )
+            run.flops = con.execute(
+                "select run_id, gpu_hours, round(implied_mfu, 4), passed, severity, problem"
+                " from rpt_flops_check order by run_id"
+            ).fetchall()
+            return activities
         finally:
             con.close()
 
+    run.flops = []
     return run
 
 
@@ -110,6 +128,10 @@ def _moved(before: dict[str, Decimal], after: dict[str, Decimal]) -> dict[str, D
 def test_policy_switches_move_cost_and_keep_the_total(build):
     defaults = build()
     assert defaults == DEFAULTS
+    (pt1, pt2) = build.flops
+    assert pt1 == ("pt-1", D("4"), D("0.4213"), True, "warn", None)
+    assert pt2[:5] == ("pt-2", D("1"), D("74786.3248"), False, "warn")
+    assert pt2[5].startswith("run pt-2: implied MFU 74786.3")
 
     pro_rata = build(idle_policy="pro_rata")
     assert _moved(defaults, pro_rata) == {
