@@ -111,3 +111,25 @@ create table quarantine_row (
     raw_text varchar not null,
     _ingested_at timestamp not null
 );
+
+-- One row per JSONL run-manifest record (schema: plugins/llmledger/ingest/manifest.py, README).
+create table raw_run_manifest (
+    run_id varchar not null,
+    cluster varchar not null,
+    job_id varchar,
+    gpus bigint not null,
+    gpu_type varchar,
+    start_time timestamp not null,
+    end_time timestamp,
+    stage varchar not null,
+    model_generation varchar,
+    dataset_produced varchar,
+    datasets_consumed varchar,
+    tokens bigint,
+    parameters bigint,
+    extra varchar,
+    _source_file varchar not null,
+    _source_sha256 varchar not null,
+    _source_row bigint not null,
+    _ingested_at timestamp not null
+);

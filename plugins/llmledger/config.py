@@ -18,7 +18,7 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -60,7 +60,11 @@ DEFAULT_POLICIES: dict[str, Any] = {
     "cluster_tag_key": "cluster",
     "default_amortization_policy": "units_of_production",
     "slurm_timezone": "UTC",
+    "mfu_band_low": Decimal("0.05"),
+    "mfu_band_high": Decimal("0.80"),
 }
+# Policies staged as DECIMAL(38, 10) (the others are text).
+DECIMAL_POLICIES = ("target_share", "mfu_band_low", "mfu_band_high")
 POLICY_CHOICES: dict[str, tuple[str, ...]] = {
     "idle_policy": ("show", "pro_rata"),
     "rl_rollouts": ("training", "data.generation"),
@@ -77,6 +81,8 @@ _POLICY_HELP = {
     "cluster_tag_key": "Billing tag that names a row's cluster (its cost pool).",
     "default_amortization_policy": "For datasets.csv rows with an empty amortization_policy.",
     "slurm_timezone": "IANA time zone of sacct timestamps (converted to UTC on ingest).",
+    "mfu_band_low": "FLOPs cross-check: implied model-FLOPs utilisation below this is a warning.",
+    "mfu_band_high": "FLOPs cross-check: implied model-FLOPs utilisation above this is a warning.",
 }
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -100,6 +106,8 @@ class Policies:
     cluster_tag_key: str
     default_amortization_policy: str
     slurm_timezone: str
+    mfu_band_low: Decimal = DEFAULT_POLICIES["mfu_band_low"]
+    mfu_band_high: Decimal = DEFAULT_POLICIES["mfu_band_high"]
 
 
 @dataclass(frozen=True)
@@ -196,6 +204,15 @@ class OwnedAsset:
 
 
 @dataclass(frozen=True)
+class GpuType:
+    """Peak dense BF16 throughput of a GPU model, for the FLOPs cross-check."""
+
+    gpu_type: str
+    peak_tflops: Decimal
+    description: str | None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration: policies plus one list of typed rows per table."""
 
@@ -208,6 +225,7 @@ class Config:
     fx_rates: list[FxRate]
     clusters: list[Cluster]
     owned_hardware: list[OwnedAsset]
+    gpu_types: list[GpuType] = field(default_factory=list)
 
     def table(self, name: str) -> list[Any]:
         """Rows of the table ``name`` (a key of :data:`TABLES`)."""
@@ -426,7 +444,38 @@ TABLES: dict[str, Table] = {
             "Owned-hardware register: straight-line depreciation per hour plus energy "
             "(kW x PUE x $/kWh) become FOCUS-shaped billing rows.",
         ),
+        Table(
+            "gpu_types",
+            GpuType,
+            (
+                Column(
+                    "gpu_type", help="lower case, as clusters.csv, sacct gres and manifests name it"
+                ),
+                Column(
+                    "peak_tflops",
+                    "decimal",
+                    minimum=_ZERO,
+                    min_exclusive=True,
+                    help="dense BF16 TFLOP/s per GPU (no sparsity)",
+                ),
+                Column("description", required=False),
+            ),
+            ("gpu_type",),
+            "Peak throughput per GPU model for the FLOPs cross-check (implied utilisation = "
+            "6 x parameters x tokens / (GPU-hours x 3600 x peak)). A fresh config gets the "
+            "published figures for A100, H100 SXM, H200 and B200.",
+        ),
     )
+}
+
+# Rows a fresh config starts with (tables not listed start header-only).
+DEFAULT_ROWS: dict[str, list[dict[str, Any]]] = {
+    "gpu_types": [
+        {"gpu_type": "a100", "peak_tflops": "312", "description": "NVIDIA A100 SXM, dense BF16"},
+        {"gpu_type": "h100", "peak_tflops": "989", "description": "NVIDIA H100 SXM, dense BF16"},
+        {"gpu_type": "h200", "peak_tflops": "989", "description": "NVIDIA H200, dense BF16"},
+        {"gpu_type": "b200", "peak_tflops": "2250", "description": "NVIDIA B200, dense BF16"},
+    ]
 }
 
 
@@ -670,7 +719,7 @@ def _read_policies(config_dir: Path, issues: _Issues) -> Policies:
         if problem:
             issues.add(POLICIES_FILE, line, key, text, problem)
             continue
-        values[key] = Decimal(text) if key == "target_share" else text
+        values[key] = Decimal(text) if key in DECIMAL_POLICIES else text
     return Policies(**values)
 
 
@@ -679,7 +728,7 @@ def _policy_problem(key: str, text: str) -> str | None:
     if key in POLICY_CHOICES:
         choices = POLICY_CHOICES[key]
         return None if text in choices else "one of " + ", ".join(choices)
-    if key == "target_share":
+    if key in DECIMAL_POLICIES:
         col = Column(key, "decimal", minimum=_ZERO, maximum=_ONE)
         try:
             _parse_value(col, text)
@@ -878,7 +927,7 @@ def arrow_schema(table: str) -> Any:
     if table == "policies":
         return pa.schema(
             [
-                pa.field(f.name, arrow_type("decimal" if f.name == "target_share" else "str"))
+                pa.field(f.name, arrow_type("decimal" if f.name in DECIMAL_POLICIES else "str"))
                 for f in fields(Policies)
             ]
         )
@@ -986,7 +1035,10 @@ def write_empty(home: Home | str | os.PathLike[str]) -> None:
     """
     home = home if isinstance(home, Home) else Home.resolve(home)
     home.config.mkdir(parents=True, exist_ok=True)
-    files = {table.file_name: _csv_text(table, []) for table in TABLES.values()}
+    files = {
+        table.file_name: _csv_text(table, DEFAULT_ROWS.get(name, []))
+        for name, table in TABLES.items()
+    }
     files[POLICIES_FILE] = policies_yaml()
     files[README_FILE] = readme_text()
     for name, text in files.items():
@@ -1002,8 +1054,8 @@ def write_config(
 ) -> None:
     """Overwrite the config with the given rows (a dict per row, keyed by column name).
 
-    Tables not given are written header-only. Used by the demo, which ships a complete config;
-    it does not validate (call :func:`load_config` afterwards).
+    Tables not given are written header-only (or with their ``DEFAULT_ROWS``). Used by the demo,
+    which ships a complete config; it does not validate (call :func:`load_config` afterwards).
     """
     home = home if isinstance(home, Home) else Home.resolve(home)
     unknown = set(tables) - set(TABLES)
@@ -1011,7 +1063,8 @@ def write_config(
         raise KeyError(f"unknown config tables: {', '.join(sorted(unknown))}")
     home.config.mkdir(parents=True, exist_ok=True)
     for name, table in TABLES.items():
-        _write_text(home.config / table.file_name, _csv_text(table, tables.get(name, [])))
+        rows = tables.get(name, DEFAULT_ROWS.get(name, []))
+        _write_text(home.config / table.file_name, _csv_text(table, rows))
     _write_text(home.config / POLICIES_FILE, policies_yaml(policies))
     _write_text(home.config / README_FILE, readme_text())
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_HOME = ".llmledger"
-RAW_KINDS = ("focus", "annotation_invoice", "slurm_job")
+RAW_KINDS = ("focus", "annotation_invoice", "slurm_job", "run_manifest")
 LANDING_FOLDERS = ("billing", "invoices", "pipeline")
 
 

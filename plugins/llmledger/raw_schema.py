@@ -108,10 +108,32 @@ SLURM_JOB = pa.schema(
     ]
 )
 
+# One row per run-manifest record (JSONL; schema in llmledger.ingest.manifest and README).
+RUN_MANIFEST = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("cluster", pa.string(), nullable=False),
+        pa.field("job_id", pa.string()),  # the scheduler's job id, if the run was a Slurm job
+        pa.field("gpus", pa.int64(), nullable=False),
+        pa.field("gpu_type", pa.string()),
+        pa.field("start_time", TS, nullable=False),
+        pa.field("end_time", TS),  # null while the run is going
+        pa.field("stage", pa.string(), nullable=False),  # an activity, or rollout | ablation
+        pa.field("model_generation", pa.string()),
+        pa.field("dataset_produced", pa.string()),
+        pa.field("datasets_consumed", pa.string()),  # JSON list of dataset versions
+        pa.field("tokens", pa.int64()),
+        pa.field("parameters", pa.int64()),
+        pa.field("extra", pa.string()),  # JSON object of keys outside the schema
+        *LINEAGE,
+    ]
+)
+
 RAW_SCHEMAS: dict[str, pa.Schema] = {
     "focus": FOCUS,
     "annotation_invoice": ANNOTATION_INVOICE,
     "slurm_job": SLURM_JOB,
+    "run_manifest": RUN_MANIFEST,
 }
 
 # One row per ingested source file: written last, so its presence means "fully ingested".

@@ -107,12 +107,49 @@ def render_headline(rows: Sequence[Sequence[Any]], warehouse: str) -> str:
 
 
 def headline(home: Home) -> str:
-    """Read ``fct_data_share`` read-only and render the headline table."""
+    """Read ``fct_data_share`` read-only and render the headline table, followed by the spend
+    no generation carries (untagged usage, idle capacity) when the warehouse has it."""
     from llmledger.warehouse import connect_readonly
 
     con = connect_readonly(home)
     try:
         rows = con.execute(_HEADLINE_QUERY).fetchall()
+        has_allocation = con.execute(_HAS_ALLOCATION_QUERY).fetchall()[0][0] > 0
+        unattributed = con.execute(_UNATTRIBUTED_QUERY).fetchall() if has_allocation else None
     finally:
         con.close()
-    return render_headline(rows, str(home.warehouse))
+    text = render_headline(rows, str(home.warehouse))
+    if unattributed is None:
+        return text
+    body, _, last = text.rpartition("\n\n")
+    return "\n\n".join([body, render_unattributed(unattributed), last])
+
+
+_HAS_ALLOCATION_QUERY = """
+    select count(*) from information_schema.tables where table_name = 'fct_quarterly_allocation'
+"""
+
+# Both lines always, zero included: "untagged 0.00" is an answer too.
+_UNATTRIBUTED_QUERY = """
+    select kinds.activity, coalesce(sum(allocation.cost_usd), 0)
+    from (values ('untagged', 1), ('idle', 2)) as kinds (activity, position)
+    left join fct_quarterly_allocation as allocation on allocation.activity = kinds.activity
+    group by kinds.activity, kinds.position
+    order by kinds.position
+"""
+
+_UNATTRIBUTED_HELP = {
+    "untagged": "usage no tag or rule matched (int_jobs_tagged.tag_problem says why)",
+    "idle": "paid GPU capacity no job used (policy idle_policy)",
+}
+
+
+def render_unattributed(rows: Sequence[Sequence[Any]]) -> str:
+    """Lines under the headline for spend that is in no generation's data or training cost:
+    rows of (activity, cost), e.g. ``untagged`` and ``idle``."""
+    table = format_table(
+        ["not in any generation", "cost", "what it is"],
+        [[activity, money(cost), _UNATTRIBUTED_HELP.get(activity, "")] for activity, cost in rows],
+        right_align=[False, True, False],
+    )
+    return table

@@ -53,11 +53,14 @@ jobs = st.lists(
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(pools=pools, jobs=jobs)
-def test_allocated_plus_idle_is_the_pool_cost_exactly(allocation_sql, pools, jobs):
+@given(pools=pools, jobs=jobs, idle_policy=st.sampled_from(["show", "pro_rata"]))
+def test_allocated_plus_idle_is_the_pool_cost_exactly(allocation_sql, pools, jobs, idle_policy):
     con = duckdb.connect()
     con.execute("attach ':memory:' as warehouse")
     con.execute("create schema warehouse.intermediate")
+    con.execute("create schema warehouse.staging")
+    con.execute("create table warehouse.staging.stg_config__policies (idle_policy varchar)")
+    con.execute("insert into warehouse.staging.stg_config__policies values (?)", [idle_policy])
     con.execute(
         "create table warehouse.intermediate.int_cost_pools "
         "(cluster varchar, hour timestamp, pool_cost_units hugeint, capacity_units hugeint)"
@@ -97,6 +100,9 @@ def test_allocated_plus_idle_is_the_pool_cost_exactly(allocation_sql, pools, job
             assert used == claimed or claimed > capacity
             idle_hours = sum(r[2] for r in mine if r[1] == "idle")
             assert used + idle_hours <= capacity
+            if idle_policy == "pro_rata" and used > 0:
+                # Idle capacity's cost went to the jobs: the idle rows carry none.
+                assert all(r[3] == 0 for r in mine if r[1] == "idle")
         else:
             # No capacity: nothing can be allocated to jobs, the whole pool is idle.
             assert all(r[1] == "idle" for r in mine) and len(mine) == 1

@@ -111,3 +111,31 @@ def test_to_jsonable_keeps_decimals_exact_and_survives_json():
         "reasons": {"bad_timestamp": 2},
     }
     assert json.loads(json.dumps(plain)) == plain
+
+
+def test_headline_shows_untagged_and_idle_as_their_own_lines(tmp_path: Path):
+    """Untagged 10.00 (two quarters: 4 + 6) and idle 20.00 are shown under the table, beside
+    what no generation carries; an activity of a generation (training.sft) is not."""
+    home = Home(tmp_path)
+    con = duckdb.connect(str(home.warehouse))
+    con.execute(
+        "create table fct_data_share as select 'gen1' as model_generation,"
+        " 10.5::decimal(38, 10) as data_cost_usd, 31.5::decimal(38, 10) as training_cost_usd,"
+        " 0.25::decimal(38, 10) as data_share, 0.8::decimal(38, 10) as target_share,"
+        " 4::decimal(38, 10) as efficiency_multiplier, 0.75::decimal(38, 10) as break_even_share"
+    )
+    con.execute(
+        "create table fct_quarterly_allocation as select * from (values"
+        " ('2026Q1', 'untagged', 'unassigned', 4::decimal(38, 10)),"
+        " ('2026Q2', 'untagged', 'unassigned', 6::decimal(38, 10)),"
+        " ('2026Q1', 'idle', 'unassigned', 20::decimal(38, 10)),"
+        " ('2026Q1', 'training.sft', 'gen1', 31.5::decimal(38, 10)))"
+        " as t (quarter, activity, model_generation, cost_usd)"
+    )
+    con.close()
+    lines = summary.headline(home).splitlines()
+    untagged = next(line for line in lines if line.startswith("untagged"))
+    idle = next(line for line in lines if line.startswith("idle"))
+    assert "10.00" in untagged.split() and "20.00" in idle.split()
+    assert lines.index(untagged) > next(i for i, x in enumerate(lines) if x.startswith("total"))
+    assert lines[-1] == f"warehouse: {home.warehouse}"

@@ -64,7 +64,14 @@ def test_empty_config_is_valid_with_default_policies(home):
     loaded = config.load_config(home)
     assert loaded.policies.target_share == Decimal("0.80")
     assert loaded.policies.idle_policy == "show"
-    assert all(loaded.table(name) == [] for name in config.TABLES)
+    assert all(
+        loaded.table(name) == [] for name in config.TABLES if name not in config.DEFAULT_ROWS
+    )
+    # The GPU table starts with the published dense BF16 peaks (TFLOP/s).
+    peaks = {row.gpu_type: row.peak_tflops for row in loaded.gpu_types}
+    assert peaks == {"a100": 312, "h100": 989, "h200": 989, "b200": 2250}
+    assert loaded.policies.mfu_band_low == Decimal("0.05")
+    assert loaded.policies.mfu_band_high == Decimal("0.80")
     assert (home.config / "README.md").read_text().count("## ") == len(config.TABLES) + 1
 
 
@@ -113,7 +120,7 @@ def test_stage_empty_tables_keep_their_columns(home):
     config.stage(home)
     for name, table in config.TABLES.items():
         staged = pq.read_table(home.staged_config / f"{name}.parquet")
-        assert staged.num_rows == 0
+        assert staged.num_rows == len(config.DEFAULT_ROWS.get(name, []))
         assert tuple(staged.column_names) == table.column_names
         assert staged.schema == config.arrow_schema(name)
 

@@ -32,6 +32,7 @@ def test_raw_ddl_matches_raw_schema(tmp_path):
         "raw_focus": raw_schema.FOCUS,
         "raw_annotation_invoice": raw_schema.ANNOTATION_INVOICE,
         "raw_slurm_job": raw_schema.SLURM_JOB,
+        "raw_run_manifest": raw_schema.RUN_MANIFEST,
         "raw_ingest_log": raw_schema.INGEST_LOG,
         "quarantine_row": raw_schema.QUARANTINE_ROW,
     }

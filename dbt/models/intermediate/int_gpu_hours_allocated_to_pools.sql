@@ -4,12 +4,20 @@
 -- capacity and the pool is flagged `oversubscribed`. Splits are floored in 1e-10 units and the
 -- remainder goes to the pool's largest consumer (the idle row if no job ran), so
 -- allocated + idle = pool cost holds exactly for every pool.
+-- Policy `idle_policy`: `show` (default) keeps unused capacity's cost on the idle row;
+-- `pro_rata` shares it over the pool's jobs by GPU-hours used (each job gets
+-- pool_cost x job_gpu_hours / GPU-hours used by all jobs), so the idle row keeps its GPU-hours
+-- but no cost. A pool no job used keeps its whole cost as idle under both policies.
 with pools as (
     select * from {{ ref('int_cost_pools') }}
 ),
 
 job_hours as (
     select * from {{ ref('int_job_gpu_hours_by_hour') }}
+),
+
+policies as (
+    select idle_policy from {{ ref('stg_config__policies') }}
 ),
 
 claims as (
@@ -36,6 +44,18 @@ scaled as (
     from claims
 ),
 
+shared as (
+    select
+        scaled.*,
+        case
+            when policies.idle_policy = 'pro_rata'
+                then sum(scaled.used_units) over (partition by scaled.cluster, scaled.hour)
+            else scaled.capacity_units
+        end as cost_base_units
+    from scaled
+    cross join policies
+),
+
 job_rows as (
     select
         cluster,
@@ -49,8 +69,11 @@ job_rows as (
         gpu_hour_units as claimed_gpu_hour_units,
         used_units,
         oversubscribed,
-        {{ prorate_units('pool_cost_units', 'used_units', 'capacity_units') }} as cost_floor
-    from scaled
+        case
+            when cost_base_units > 0 then {{ prorate_units('pool_cost_units', 'used_units', 'cost_base_units') }}
+            else 0
+        end as cost_floor
+    from shared
 ),
 
 pool_usage as (
@@ -69,14 +92,18 @@ pool_usage as (
 
 idle as (
     select
-        *,
-        case when oversubscribed then 0 else capacity_units - used_units end as idle_gpu_hour_units,
+        pool_usage.*,
         case
-            when capacity_units = 0 then pool_cost_units
-            when oversubscribed then 0
-            else {{ prorate_units('pool_cost_units', 'capacity_units - used_units', 'capacity_units') }}
+            when pool_usage.oversubscribed then 0 else pool_usage.capacity_units - pool_usage.used_units
+        end as idle_gpu_hour_units,
+        case
+            when pool_usage.capacity_units = 0 then pool_usage.pool_cost_units
+            when pool_usage.oversubscribed then 0
+            when policies.idle_policy = 'pro_rata' and pool_usage.used_units > 0 then 0
+            else {{ prorate_units('pool_usage.pool_cost_units', 'pool_usage.capacity_units - pool_usage.used_units', 'pool_usage.capacity_units') }}
         end as idle_cost_floor
     from pool_usage
+    cross join policies
 ),
 
 residue as (

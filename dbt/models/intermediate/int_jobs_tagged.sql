@@ -3,6 +3,11 @@
 -- config/tag_mapping.csv (lowest priority number) whose regex fully matches its field; else the
 -- job is `untagged`. A tag naming an activity outside the taxonomy is not trusted: the job is
 -- `untagged` and `tag_problem` says why.
+-- Accounting policies then decide two kinds of job, whatever activity they were tagged with:
+-- a comment key `kind=rollout` (RL rollout generation) goes to `training.rl` or
+-- `data.generation` (policy `rl_rollouts`); `kind=ablation` (a data ablation run) goes to
+-- `data.selection` or `evaluation` (policy `ablations`). `tagged_activity` keeps the tag's
+-- activity and `activity_policy` names the policy that overrode it.
 with jobs as (
     select * from {{ ref('stg_slurm__jobs') }}
     where is_latest_record
@@ -14,6 +19,10 @@ rules as (
 
 activities as (
     select * from {{ ref('activities') }}
+),
+
+policies as (
+    select * from {{ ref('stg_config__policies') }}
 ),
 
 comment_pairs as (
@@ -35,7 +44,8 @@ comment_tags as (
         job_key,
         max(case when tag_key = 'activity' then tag_value end) as activity,
         max(case when tag_key in ('model_generation', 'model', 'generation') then tag_value end) as model_generation,
-        max(case when tag_key in ('dataset_version', 'dataset') then tag_value end) as dataset_version
+        max(case when tag_key in ('dataset_version', 'dataset') then tag_value end) as dataset_version,
+        max(case when tag_key in ('kind', 'job_kind') then lower(tag_value) end) as job_kind
     from comment_pairs
     group by job_key
 ),
@@ -81,6 +91,7 @@ combined as (
         coalesce(comment_tags.activity, first_rule.activity) as claimed_activity,
         coalesce(comment_tags.model_generation, first_rule.model_generation) as model_generation,
         coalesce(comment_tags.dataset_version, first_rule.dataset_version) as dataset_version,
+        comment_tags.job_kind,
         case
             when comment_tags.activity is not null then 'comment'
             when first_rule.activity is not null then 'rule:' || cast(first_rule.priority as varchar)
@@ -91,21 +102,41 @@ combined as (
     left join first_rule on jobs.job_key = first_rule.job_key
 ),
 
-final as (
+checked as (
     select
         combined.* exclude (claimed_activity),  -- noqa: RF02
         case
             when activities.activity is not null then combined.claimed_activity
             else 'untagged'
-        end as activity,
+        end as tagged_activity,
         case
-            when combined.claimed_activity is null then 'no tag or rule matched'
-            when activities.activity is null
+            when combined.job_kind is not null and combined.job_kind not in ('rollout', 'ablation')
+                then 'kind ' || combined.job_kind || ' is not rollout or ablation'
+            when combined.claimed_activity is null and combined.job_kind is null then 'no tag or rule matched'
+            when combined.claimed_activity is not null and activities.activity is null
                 then 'activity ' || combined.claimed_activity || ' is not in the taxonomy'
         end as tag_problem
     from combined
     left join activities
         on combined.claimed_activity = activities.activity and activities.taggable
+),
+
+final as (
+    select
+        checked.* exclude (tag_problem),  -- noqa: RF02
+        case checked.job_kind
+            when 'rollout'
+                then case policies.rl_rollouts when 'training' then 'training.rl' else policies.rl_rollouts end
+            when 'ablation' then policies.ablations
+            else checked.tagged_activity
+        end as activity,
+        case checked.job_kind
+            when 'rollout' then 'rl_rollouts=' || policies.rl_rollouts
+            when 'ablation' then 'ablations=' || policies.ablations
+        end as activity_policy,
+        checked.tag_problem
+    from checked
+    cross join policies
 )
 
 select * from final

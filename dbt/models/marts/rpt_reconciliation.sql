@@ -61,6 +61,10 @@ vendor_lines as (
     select * from {{ ref('stg_vendor__invoice_lines') }}
 ),
 
+manifest_lines as (
+    select * from {{ ref('stg_run_manifests__runs') }}
+),
+
 job_hours as (
     select * from {{ ref('int_job_gpu_hours_by_hour') }}
 ),
@@ -239,6 +243,12 @@ raw_rows as (
         _source_sha256,
         count(*) as row_count
     from vendor_lines
+    group by _source_sha256
+    union all
+    select
+        _source_sha256,
+        count(*) as row_count
+    from manifest_lines
     group by _source_sha256
 ),
 

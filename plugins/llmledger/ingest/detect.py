@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmledger.ingest import billing, focus, sacct, vendor_csv
+from llmledger.ingest import billing, focus, manifest, sacct, vendor_csv
 from llmledger.ingest.common import csv_records, physical_lines
 
 # CLI words (the landing folder names) and raw kinds are both accepted.
@@ -15,6 +15,7 @@ KIND_ALIASES = {
     "focus": "focus",
     "annotation_invoice": "annotation_invoice",
     "slurm_job": "slurm_job",
+    "run_manifest": "run_manifest",
 }
 LANDING_KIND = {"billing": "focus", "invoices": "annotation_invoice", "pipeline": "slurm_job"}
 LANDING_FOLDER = {kind: folder for folder, kind in LANDING_KIND.items()}
@@ -22,7 +23,11 @@ PARSERS = {
     "focus": focus.PARSER,
     "annotation_invoice": vendor_csv.PARSER,
     "slurm_job": sacct.PARSER,
+    "run_manifest": manifest.PARSER,
 }
+# JSON Lines under landing/pipeline/ are run manifests, not sacct dumps.
+LANDING_FOLDER["run_manifest"] = "pipeline"
+MANIFEST_SUFFIXES = (".jsonl", ".ndjson")
 
 
 def normalise_kind(kind: str) -> str | None:
@@ -40,7 +45,10 @@ def kind_from_landing(relative: Path) -> str | None:
     """The kind of a file by its folder under ``landing/`` (``relative`` is inside landing)."""
     if len(relative.parts) < 2:
         return None
-    return LANDING_KIND.get(relative.parts[0])
+    kind = LANDING_KIND.get(relative.parts[0])
+    if kind == "slurm_job" and relative.suffix.lower() in MANIFEST_SUFFIXES:
+        return "run_manifest"
+    return kind
 
 
 def sniff_kind(text: str) -> str | None:
@@ -49,6 +57,8 @@ def sniff_kind(text: str) -> str | None:
     first = next((line for line in lines if line.strip()), None)
     if first is None:
         return None
+    if first.lstrip().startswith("{"):
+        return "run_manifest" if manifest.looks_like_manifest(first) else None
     if "|" in first:
         return "slurm_job" if sacct.looks_like_sacct(first) else None
     for _, _, fields in csv_records([first]):

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from llmledger.ingest import billing, focus, sacct, tabular, vendor_csv
+from llmledger.ingest import billing, focus, manifest, sacct, tabular, vendor_csv
 from llmledger.ingest.common import FileRejected, Parsed, Rejected, decode
 from llmledger.ingest.detect import (
     LANDING_FOLDER,
@@ -261,6 +261,8 @@ def _parse(home: Home, path: Path, kind: str, text: str) -> Parsed:
         relative = path.relative_to(home.landing).parts if _inside(path, home.landing) else ()
         vendor = relative[1] if len(relative) >= 3 and relative[0] == "invoices" else None
         return vendor_csv.parse(text, vendor)
+    if kind == "run_manifest":
+        return manifest.parse(text)
     return sacct.parse(text, _slurm_timezone(home))
 
 
