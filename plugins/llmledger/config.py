@@ -60,7 +60,19 @@ DEFAULT_POLICIES: dict[str, Any] = {
     "cluster_tag_key": "cluster",
     "default_amortization_policy": "units_of_production",
     "slurm_timezone": "UTC",
+    "default_useful_life_months": 24,
+    "replacement_words_per_token": Decimal("0.75"),
+    "replacement_words_per_hour": Decimal("600"),
+    "replacement_hourly_wage_usd": Decimal("15.00"),
 }
+# Policies staged as DECIMAL(38, 10) / BIGINT rather than text.
+_DECIMAL_POLICIES = (
+    "target_share",
+    "replacement_words_per_token",
+    "replacement_words_per_hour",
+    "replacement_hourly_wage_usd",
+)
+_INT_POLICIES = ("default_useful_life_months",)
 POLICY_CHOICES: dict[str, tuple[str, ...]] = {
     "idle_policy": ("show", "pro_rata"),
     "rl_rollouts": ("training", "data.generation"),
@@ -77,6 +89,14 @@ _POLICY_HELP = {
     "cluster_tag_key": "Billing tag that names a row's cluster (its cost pool).",
     "default_amortization_policy": "For datasets.csv rows with an empty amortization_policy.",
     "slurm_timezone": "IANA time zone of sacct timestamps (converted to UTC on ingest).",
+    "default_useful_life_months": "Useful life, in months, of a straight_line dataset whose "
+    "datasets.csv row leaves useful_life_months empty.",
+    "replacement_words_per_token": "Replacement cost (Kandpal & Raffel): words per token "
+    "(0.75 is the usual English BPE rule of thumb).",
+    "replacement_words_per_hour": "Replacement cost: words a person writes per hour "
+    "(600 = 10 words a minute of finished text; an assumption, set your own).",
+    "replacement_hourly_wage_usd": "Replacement cost: hourly wage in USD paid to write it "
+    "(15.00, a deliberately modest wage; an assumption, set your own).",
 }
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -100,6 +120,10 @@ class Policies:
     cluster_tag_key: str
     default_amortization_policy: str
     slurm_timezone: str
+    default_useful_life_months: int
+    replacement_words_per_token: Decimal
+    replacement_words_per_hour: Decimal
+    replacement_hourly_wage_usd: Decimal
 
 
 @dataclass(frozen=True)
@@ -124,6 +148,7 @@ class Dataset:
     expected_lifetime_tokens: int
     amortization_policy: str
     description: str | None
+    useful_life_months: int | None = None
 
 
 @dataclass(frozen=True)
@@ -333,6 +358,15 @@ TABLES: dict[str, Table] = {
                     help="empty -> policies.default_amortization_policy",
                 ),
                 Column("description", required=False),
+                Column(
+                    "useful_life_months",
+                    "int",
+                    False,
+                    minimum=_ZERO,
+                    min_exclusive=True,
+                    help="straight_line: months its cost is spread over, from its first use; "
+                    "empty -> policies.default_useful_life_months",
+                ),
             ),
             ("dataset_version",),
             "One row per dataset version (an asset whose cost is amortized over its consumers).",
@@ -670,7 +704,13 @@ def _read_policies(config_dir: Path, issues: _Issues) -> Policies:
         if problem:
             issues.add(POLICIES_FILE, line, key, text, problem)
             continue
-        values[key] = Decimal(text) if key == "target_share" else text
+        values[key] = (
+            Decimal(text)
+            if key in _DECIMAL_POLICIES
+            else int(text)
+            if key in _INT_POLICIES
+            else text
+        )
     return Policies(**values)
 
 
@@ -681,6 +721,18 @@ def _policy_problem(key: str, text: str) -> str | None:
         return None if text in choices else "one of " + ", ".join(choices)
     if key == "target_share":
         col = Column(key, "decimal", minimum=_ZERO, maximum=_ONE)
+        try:
+            _parse_value(col, text)
+        except ValueError:
+            return col.expected()
+        return None
+    if key in _DECIMAL_POLICIES or key in _INT_POLICIES:
+        col = Column(
+            key,
+            "decimal" if key in _DECIMAL_POLICIES else "int",
+            minimum=_ZERO,
+            min_exclusive=True,
+        )
         try:
             _parse_value(col, text)
         except ValueError:
@@ -844,7 +896,10 @@ def load_config(home: Home | str | os.PathLike[str]) -> Config:
     policies = _read_policies(home.config, issues)
     table_defaults = {
         "model_generations": {"target_share": policies.target_share},
-        "datasets": {"amortization_policy": policies.default_amortization_policy},
+        "datasets": {
+            "amortization_policy": policies.default_amortization_policy,
+            "useful_life_months": policies.default_useful_life_months,
+        },
         "vendor_projects": {"activity": DEFAULT_VENDOR_ACTIVITY},
     }
     parsed = {
@@ -878,7 +933,16 @@ def arrow_schema(table: str) -> Any:
     if table == "policies":
         return pa.schema(
             [
-                pa.field(f.name, arrow_type("decimal" if f.name == "target_share" else "str"))
+                pa.field(
+                    f.name,
+                    arrow_type(
+                        "decimal"
+                        if f.name in _DECIMAL_POLICIES
+                        else "int"
+                        if f.name in _INT_POLICIES
+                        else "str"
+                    ),
+                )
                 for f in fields(Policies)
             ]
         )
