@@ -74,8 +74,9 @@ final as (
         datasets.useful_life_months,
         -- Kandpal & Raffel: what paying people to write it would cost,
         -- tokens x words_per_token / words_per_hour x hourly_wage (all in policies.yaml).
+        -- In integer units: tokens x units(words_per_token x wage) x 1e10 / units(words_per_hour).
         {{ from_units(prorate_units(
-            to_units('cast(datasets.tokens as decimal(38, 10)) * policies.replacement_words_per_token * policies.replacement_hourly_wage_usd'),
+            'cast(datasets.tokens as hugeint) * ' ~ to_units('policies.replacement_words_per_token * policies.replacement_hourly_wage_usd'),
             10000000000,
             to_units('policies.replacement_words_per_hour'))) }} as replacement_cost_usd
     from all_datasets
