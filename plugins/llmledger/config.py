@@ -62,9 +62,23 @@ DEFAULT_POLICIES: dict[str, Any] = {
     "slurm_timezone": "UTC",
     "mfu_band_low": Decimal("0.05"),
     "mfu_band_high": Decimal("0.80"),
+    "default_useful_life_months": 24,
+    "replacement_words_per_token": Decimal("0.75"),
+    "replacement_words_per_hour": Decimal("600"),
+    "replacement_hourly_wage_usd": Decimal("15.00"),
 }
-# Policies staged as DECIMAL(38, 10) (the others are text).
-DECIMAL_POLICIES = ("target_share", "mfu_band_low", "mfu_band_high")
+# Policies staged as DECIMAL(38, 10) / BIGINT rather than text.
+DECIMAL_POLICIES = (
+    "target_share",
+    "mfu_band_low",
+    "mfu_band_high",
+    "replacement_words_per_token",
+    "replacement_words_per_hour",
+    "replacement_hourly_wage_usd",
+)
+INT_POLICIES = ("default_useful_life_months",)
+# Decimal policies that are shares (0..1); the other decimal policies need only be > 0.
+SHARE_POLICIES = ("target_share", "mfu_band_low", "mfu_band_high")
 POLICY_CHOICES: dict[str, tuple[str, ...]] = {
     "idle_policy": ("show", "pro_rata"),
     "rl_rollouts": ("training", "data.generation"),
@@ -83,6 +97,14 @@ _POLICY_HELP = {
     "slurm_timezone": "IANA time zone of sacct timestamps (converted to UTC on ingest).",
     "mfu_band_low": "FLOPs cross-check: implied model-FLOPs utilisation below this is a warning.",
     "mfu_band_high": "FLOPs cross-check: implied model-FLOPs utilisation above this is a warning.",
+    "default_useful_life_months": "Useful life, in months, of a straight_line dataset whose "
+    "datasets.csv row leaves useful_life_months empty.",
+    "replacement_words_per_token": "Replacement cost (Kandpal & Raffel): words per token "
+    "(0.75 is the usual English BPE rule of thumb).",
+    "replacement_words_per_hour": "Replacement cost: words a person writes per hour "
+    "(600 = 10 words a minute of finished text; an assumption, set your own).",
+    "replacement_hourly_wage_usd": "Replacement cost: hourly wage in USD paid to write it "
+    "(15.00, a deliberately modest wage; an assumption, set your own).",
 }
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -108,6 +130,10 @@ class Policies:
     slurm_timezone: str
     mfu_band_low: Decimal = DEFAULT_POLICIES["mfu_band_low"]
     mfu_band_high: Decimal = DEFAULT_POLICIES["mfu_band_high"]
+    default_useful_life_months: int = DEFAULT_POLICIES["default_useful_life_months"]
+    replacement_words_per_token: Decimal = DEFAULT_POLICIES["replacement_words_per_token"]
+    replacement_words_per_hour: Decimal = DEFAULT_POLICIES["replacement_words_per_hour"]
+    replacement_hourly_wage_usd: Decimal = DEFAULT_POLICIES["replacement_hourly_wage_usd"]
 
 
 @dataclass(frozen=True)
@@ -132,6 +158,7 @@ class Dataset:
     expected_lifetime_tokens: int
     amortization_policy: str
     description: str | None
+    useful_life_months: int | None = None
 
 
 @dataclass(frozen=True)
@@ -351,6 +378,15 @@ TABLES: dict[str, Table] = {
                     help="empty -> policies.default_amortization_policy",
                 ),
                 Column("description", required=False),
+                Column(
+                    "useful_life_months",
+                    "int",
+                    False,
+                    minimum=_ZERO,
+                    min_exclusive=True,
+                    help="straight_line: months its cost is spread over, from its first use; "
+                    "empty -> policies.default_useful_life_months",
+                ),
             ),
             ("dataset_version",),
             "One row per dataset version (an asset whose cost is amortized over its consumers).",
@@ -719,7 +755,9 @@ def _read_policies(config_dir: Path, issues: _Issues) -> Policies:
         if problem:
             issues.add(POLICIES_FILE, line, key, text, problem)
             continue
-        values[key] = Decimal(text) if key in DECIMAL_POLICIES else text
+        values[key] = (
+            Decimal(text) if key in DECIMAL_POLICIES else int(text) if key in INT_POLICIES else text
+        )
     return Policies(**values)
 
 
@@ -728,8 +766,20 @@ def _policy_problem(key: str, text: str) -> str | None:
     if key in POLICY_CHOICES:
         choices = POLICY_CHOICES[key]
         return None if text in choices else "one of " + ", ".join(choices)
-    if key in DECIMAL_POLICIES:
+    if key in SHARE_POLICIES:
         col = Column(key, "decimal", minimum=_ZERO, maximum=_ONE)
+        try:
+            _parse_value(col, text)
+        except ValueError:
+            return col.expected()
+        return None
+    if key in DECIMAL_POLICIES or key in INT_POLICIES:
+        col = Column(
+            key,
+            "decimal" if key in DECIMAL_POLICIES else "int",
+            minimum=_ZERO,
+            min_exclusive=True,
+        )
         try:
             _parse_value(col, text)
         except ValueError:
@@ -893,7 +943,10 @@ def load_config(home: Home | str | os.PathLike[str]) -> Config:
     policies = _read_policies(home.config, issues)
     table_defaults = {
         "model_generations": {"target_share": policies.target_share},
-        "datasets": {"amortization_policy": policies.default_amortization_policy},
+        "datasets": {
+            "amortization_policy": policies.default_amortization_policy,
+            "useful_life_months": policies.default_useful_life_months,
+        },
         "vendor_projects": {"activity": DEFAULT_VENDOR_ACTIVITY},
     }
     parsed = {
@@ -927,7 +980,16 @@ def arrow_schema(table: str) -> Any:
     if table == "policies":
         return pa.schema(
             [
-                pa.field(f.name, arrow_type("decimal" if f.name in DECIMAL_POLICIES else "str"))
+                pa.field(
+                    f.name,
+                    arrow_type(
+                        "decimal"
+                        if f.name in DECIMAL_POLICIES
+                        else "int"
+                        if f.name in INT_POLICIES
+                        else "str"
+                    ),
+                )
                 for f in fields(Policies)
             ]
         )

@@ -108,7 +108,8 @@ def render_headline(rows: Sequence[Sequence[Any]], warehouse: str) -> str:
 
 def headline(home: Home) -> str:
     """Read ``fct_data_share`` read-only and render the headline table, followed by the spend
-    no generation carries (untagged usage, idle capacity) when the warehouse has it."""
+    no generation carries (untagged usage, idle capacity) and the data share under the
+    configured policies versus ``expense_on_first_use``, when the warehouse has them."""
     from llmledger.warehouse import connect_readonly
 
     con = connect_readonly(home)
@@ -116,13 +117,18 @@ def headline(home: Home) -> str:
         rows = con.execute(_HEADLINE_QUERY).fetchall()
         has_allocation = con.execute(_HAS_ALLOCATION_QUERY).fetchall()[0][0] > 0
         unattributed = con.execute(_UNATTRIBUTED_QUERY).fetchall() if has_allocation else None
+        has_by_policy = con.execute(_HAS_BY_POLICY_QUERY).fetchall()[0][0] > 0
+        by_policy = con.execute(_POLICY_COMPARISON_QUERY).fetchall() if has_by_policy else []
     finally:
         con.close()
     text = render_headline(rows, str(home.warehouse))
-    if unattributed is None:
-        return text
-    body, _, last = text.rpartition("\n\n")
-    return "\n\n".join([body, render_unattributed(unattributed), last])
+    body, _, footer = text.rpartition("\n\n")
+    sections = [body]
+    if unattributed is not None:
+        sections.append(render_unattributed(unattributed))
+    if by_policy:
+        sections.append(render_policy_comparison(by_policy))
+    return "\n\n".join([*sections, footer])
 
 
 _HAS_ALLOCATION_QUERY = """
@@ -153,3 +159,63 @@ def render_unattributed(rows: Sequence[Sequence[Any]]) -> str:
         right_align=[False, True, False],
     )
     return table
+
+
+COMPARED_POLICY = "expense_on_first_use"
+
+_HAS_BY_POLICY_QUERY = """
+    select count(*) from information_schema.tables where table_name = 'fct_data_share_by_policy'
+"""
+
+_POLICY_COMPARISON_QUERY = f"""
+    select
+        configured.model_generation,
+        configured.data_cost_usd,
+        configured.data_share,
+        compared.data_cost_usd,
+        compared.data_share
+    from fct_data_share_by_policy as configured
+    inner join fct_data_share_by_policy as compared
+        on configured.model_generation = compared.model_generation
+    where configured.policy = 'configured' and compared.policy = '{COMPARED_POLICY}'
+    order by configured.model_generation
+"""
+
+
+def points(value: Decimal) -> str:
+    """A difference of two shares in percentage points, signed, one decimal, half up."""
+    rounded = (value * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f"{'+' if rounded >= 0 else ''}{rounded} pts"
+
+
+def render_policy_comparison(rows: Sequence[Sequence[Any]]) -> str:
+    """Data cost and share per generation under the configured amortization policies and under
+    ``expense_on_first_use`` (the whole cost of a dataset on its first user), for rows of
+    (generation, data cost, share, data cost first use, share first use)."""
+    title = (
+        "Data share by amortization policy: configured (each dataset's own policy) "
+        f"versus {COMPARED_POLICY}"
+    )
+    columns = [
+        "model generation",
+        "data cost",
+        "data share",
+        "data cost (first use)",
+        "data share (first use)",
+        "difference",
+    ]
+    body = [
+        [
+            generation,
+            money(data),
+            share(data_share),
+            money(first_data),
+            share(first_share),
+            NOT_APPLICABLE
+            if data_share is None or first_share is None
+            else points(Decimal(first_share) - Decimal(data_share)),
+        ]
+        for generation, data, data_share, first_data, first_share in rows
+    ]
+    table = format_table(columns, body, right_align=[False] + [True] * 5)
+    return "\n".join([title, "", table])

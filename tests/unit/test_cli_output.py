@@ -139,3 +139,26 @@ def test_headline_shows_untagged_and_idle_as_their_own_lines(tmp_path: Path):
     assert "10.00" in untagged.split() and "20.00" in idle.split()
     assert lines.index(untagged) > next(i for i, x in enumerate(lines) if x.startswith("total"))
     assert lines[-1] == f"warehouse: {home.warehouse}"
+
+
+def test_policy_comparison_shows_both_shares_and_the_difference():
+    """gen1: 250 of data at 25 % configured, nothing on first use (0 %) -> -25.0 pts;
+    gen3: 32.58 % configured, 75 % on first use -> +42.4 pts (0.4241573034 half up)."""
+    rows = [
+        ("gen1", Decimal("250"), Decimal("0.25"), Decimal("0"), Decimal("0")),
+        (
+            "gen3",
+            Decimal("241.6666666666"),
+            Decimal("0.3258426966"),
+            Decimal("1500"),
+            Decimal("0.75"),
+        ),
+        ("gen4", Decimal("0"), None, Decimal("0"), None),
+    ]
+    text = summary.render_policy_comparison(rows)
+    lines = text.splitlines()
+    assert "expense_on_first_use" in lines[0]
+    assert lines[4].split() == ["gen1", "250.00", "25.0", "%", "0.00", "0.0", "%", "-25.0", "pts"]
+    assert lines[5].split()[-2:] == ["+42.4", "pts"]
+    assert lines[5].split()[1:3] == ["241.67", "32.6"]
+    assert lines[6].split()[-1] == "n/a"

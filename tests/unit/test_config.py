@@ -18,8 +18,8 @@ HEADERS = {name: ",".join(table.column_names) for name, table in config.TABLES.i
 VALID = {
     "model_generations": ["gen1,Gen 1,2.0,,7000000000", "gen2,Gen 2,5,0.75,"],
     "datasets": [
-        "crawl-v1,Crawl,crawl,1000,1000,,raw",
-        "filtered-v1,Filtered,filtered,400,800,straight_line,",
+        "crawl-v1,Crawl,crawl,1000,1000,,raw,",
+        "filtered-v1,Filtered,filtered,400,800,straight_line,,",
     ],
     "dataset_consumption": [
         "crawl-v1,filtered-v1,dataset,1000,2026-01-05",
@@ -145,8 +145,8 @@ def _replace(table: str, index: int, line: str) -> dict[str, list[str]]:
 # (what is broken, table, row index, bad line, file line, column, value, words in "expected")
 # fmt: off
 BROKEN = [
-    ("int", "datasets", 0, "crawl-v1,Crawl,crawl,lots,1000,,", 2, "tokens", "lots", "integer"),
-    ("bound", "datasets", 1, "filtered-v1,F,filtered,400,0,,", 3, "expected_lifetime_tokens",
+    ("int", "datasets", 0, "crawl-v1,Crawl,crawl,lots,1000,,,", 2, "tokens", "lots", "integer"),
+    ("bound", "datasets", 1, "filtered-v1,F,filtered,400,0,,,", 3, "expected_lifetime_tokens",
      "0", "> 0"),
     ("decimal", "owned_hardware", 0,
      "pod-1,c-own,2025-07-01,4e5x,48,0,16,H100,22.5,1.3,0.085", 2, "cost_usd", "4e5x", "decimal"),
@@ -239,7 +239,7 @@ def test_header_problems_are_reported(home):
 
 
 def test_all_errors_are_collected_and_raised_once(home):
-    tables = _replace("datasets", 0, "crawl-v1,Crawl,crawl,-1,1000,,")
+    tables = _replace("datasets", 0, "crawl-v1,Crawl,crawl,-1,1000,,,")
     tables["clusters"][1] = "c-cloud,cloud,H200,zero"
     write(home, tables, policies="ablations: always\n")
     issues = errors_of(home)
@@ -252,7 +252,7 @@ def test_all_errors_are_collected_and_raised_once(home):
 
 def test_lineage_cycle_is_detected(home):
     tables = {name: list(lines) for name, lines in VALID.items()}
-    tables["datasets"].append("rephrased-v1,Rephrased,rephrased,10,10,,")
+    tables["datasets"].append("rephrased-v1,Rephrased,rephrased,10,10,,,")
     tables["dataset_consumption"] += [
         "filtered-v1,rephrased-v1,dataset,10,2026-03-01",
         "rephrased-v1,crawl-v1,dataset,10,2026-03-02",

@@ -1,8 +1,10 @@
--- One row per dataset x consumer x period x origin activity: the amortization charge, kept by
--- the kind of data work it pays for, so a model generation's data cost can be broken down
--- into human annotation, selection, generation...
-with costs as (
-    select * from {{ ref('int_dataset_costs_propagated') }}
+-- One row per scenario x dataset x consumer x period x origin activity: the amortization
+-- charge, kept by the kind of data work it pays for, so a model generation's data cost can be
+-- broken down into human annotation, selection, generation... Charges are floored per lineage
+-- path and per rate row exactly as int_dataset_cost_paths does, so a derived dataset's
+-- inherited cost equals the charges it received.
+with paths as (
+    select * from {{ ref('int_dataset_cost_paths') }}
 ),
 
 rates as (
@@ -11,15 +13,16 @@ rates as (
 
 charged as (
     select
+        rates.scenario,
         rates.dataset_version,
         rates.consumer,
         rates.consumer_kind,
         rates.period,
         rates.policy,
-        costs.activity,
-        sum({{ prorate_units('costs.amount_units', 'rates.tokens_consumed', 'rates.rate_denominator_tokens') }}) as amortization_units
+        paths.activity,
+        sum({{ prorate_units('paths.amount_units', 'rates.rate_part', 'rates.rate_whole') }}) as amortization_units
     from rates
-    inner join costs on rates.dataset_version = costs.dataset_version
+    inner join paths on rates.scenario = paths.scenario and rates.dataset_version = paths.dataset_version
     group by all
 ),
 

@@ -1,6 +1,7 @@
 -- One row per dataset version: config attributes plus what it cost, what it has charged out
 -- to its consumers so far and the balance still carried. cost = own + inherited;
--- cost = amortized + balance.
+-- cost = amortized + balance (under each dataset's configured policy). Beside the actual cost,
+-- the replacement cost: what paying people to write its tokens would cost.
 with datasets as (
     select * from {{ ref('stg_config__datasets') }}
 ),
@@ -11,10 +12,12 @@ policies as (
 
 costs as (
     select * from {{ ref('int_dataset_costs_propagated') }}
+    where scenario = 'configured'
 ),
 
 charges as (
     select * from {{ ref('int_dataset_amortization_by_activity') }}
+    where scenario = 'configured'
 ),
 
 consumption as (
@@ -67,7 +70,15 @@ final as (
         {{ from_units('coalesce(cost_totals.inherited_units, 0)') }} as inherited_cost_usd,
         {{ from_units('coalesce(cost_totals.own_units, 0) + coalesce(cost_totals.inherited_units, 0)') }} as total_cost_usd,
         {{ from_units('coalesce(charge_totals.amortized_units, 0)') }} as amortized_usd,
-        {{ from_units('coalesce(cost_totals.own_units, 0) + coalesce(cost_totals.inherited_units, 0) - coalesce(charge_totals.amortized_units, 0)') }} as balance_usd
+        {{ from_units('coalesce(cost_totals.own_units, 0) + coalesce(cost_totals.inherited_units, 0) - coalesce(charge_totals.amortized_units, 0)') }} as balance_usd,
+        datasets.useful_life_months,
+        -- Kandpal & Raffel: what paying people to write it would cost,
+        -- tokens x words_per_token / words_per_hour x hourly_wage (all in policies.yaml).
+        -- In integer units: tokens x units(words_per_token x wage) x 1e10 / units(words_per_hour).
+        {{ from_units(prorate_units(
+            'cast(datasets.tokens as hugeint) * ' ~ to_units('policies.replacement_words_per_token * policies.replacement_hourly_wage_usd'),
+            10000000000,
+            to_units('policies.replacement_words_per_hour'))) }} as replacement_cost_usd
     from all_datasets
     cross join policies
     left join datasets on all_datasets.dataset_version = datasets.dataset_version

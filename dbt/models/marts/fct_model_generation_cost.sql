@@ -10,7 +10,7 @@ with ledger as (
 
 amortization as (
     select * from {{ ref('int_dataset_amortization_by_activity') }}
-    where consumer_kind = 'model_generation'
+    where consumer_kind = 'model_generation' and scenario = 'configured'
 ),
 
 activities as (

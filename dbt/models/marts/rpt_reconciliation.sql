@@ -69,6 +69,18 @@ job_hours as (
     select * from {{ ref('int_job_gpu_hours_by_hour') }}
 ),
 
+dataset_costs_by_policy as (
+    select * from {{ ref('int_dataset_costs_propagated') }}
+),
+
+amortization_by_policy as (
+    select * from {{ ref('fct_dataset_amortization_by_policy') }}
+),
+
+balances_by_policy as (
+    select * from {{ ref('fct_dataset_balance_by_policy') }}
+),
+
 pool_conservation as (
     select
         'pool_conservation' as check_name,
@@ -178,7 +190,7 @@ data_cost_conservation as (
         (select coalesce(sum(own_cost_usd), 0) from datasets) as expected,
         (
             select coalesce(sum(amortization_usd), 0) from amortization
-            where consumer_kind = 'model_generation'
+            where consumer_kind in ('model_generation', 'unabsorbed')
         ) + (select coalesce(sum(balance_usd), 0) from datasets) as actual
 ),
 
@@ -289,17 +301,77 @@ unpriced_gpu_hours as (
     group by job_hours.cluster
 ),
 
-amortization_policy_supported as (
-    -- Only units_of_production is computed so far: a dataset on another policy keeps its whole
-    -- cost on its balance, which this check makes visible instead of silent.
+latest_balance_by_policy as (
     select
-        'amortization_policy_supported' as check_name,
-        'warn' as severity,
-        dataset_version || ' (' || amortization_policy || ')' as scope,
+        policy,
+        dataset_version,
+        arg_max(closing_usd, quarter) as closing_usd
+    from balances_by_policy
+    group by policy, dataset_version
+),
+
+dataset_total_by_policy as (
+    select
+        scenario as policy,
+        dataset_version,
+        {{ from_units('sum(amount_units)') }} as total_cost_usd,
+        {{ from_units('sum(case when origin = dataset_version then amount_units else 0 end)') }} as own_cost_usd
+    from dataset_costs_by_policy
+    group by scenario, dataset_version
+),
+
+amortized_by_policy as (
+    select
+        policy,
+        dataset_version,
+        sum(amortization_usd) as amortization_usd,
+        sum(case when consumer_kind in ('model_generation', 'unabsorbed') then amortization_usd else 0 end) as expensed_usd
+    from amortization_by_policy
+    group by policy, dataset_version
+),
+
+dataset_amortization_by_policy as (
+    -- For every dataset under every policy view: amortization to date (fct_dataset_amortization_by_policy)
+    -- + the latest closing balance (rolled forward quarter by quarter in fct_dataset_balance_by_policy)
+    -- = the dataset's total cost (own work + inherited, walked along the lineage).
+    select
+        'dataset_amortization_by_policy' as check_name,
+        'fail' as severity,
+        totals.policy || ' ' || totals.dataset_version as scope,
+        totals.total_cost_usd as expected,
+        coalesce(amortized.amortization_usd, 0) + coalesce(latest.closing_usd, 0) as actual
+    from dataset_total_by_policy as totals
+    left join amortized_by_policy as amortized
+        on totals.policy = amortized.policy and totals.dataset_version = amortized.dataset_version
+    left join latest_balance_by_policy as latest
+        on totals.policy = latest.policy and totals.dataset_version = latest.dataset_version
+),
+
+dataset_balance_by_policy_not_negative as (
+    select
+        'dataset_balance_by_policy_not_negative' as check_name,
+        'fail' as severity,
+        policy || ' ' || dataset_version as scope,
         cast(0 as decimal(38, 10)) as expected,
-        total_cost_usd as actual
-    from datasets
-    where amortization_policy != 'units_of_production'
+        least(closing_usd, 0) as actual
+    from latest_balance_by_policy
+),
+
+data_cost_conservation_by_policy as (
+    -- Under every policy view, all data work done for datasets is either expensed (to model
+    -- generations, or as unabsorbed amortization) or still on some dataset's balance.
+    select
+        'data_cost_conservation_by_policy' as check_name,
+        'fail' as severity,
+        totals.policy as scope,
+        sum(totals.own_cost_usd) as expected,
+        sum(coalesce(amortized.expensed_usd, 0) + coalesce(latest.closing_usd, 0)) as actual
+    from dataset_total_by_policy as totals
+    left join amortized_by_policy as amortized
+        on totals.policy = amortized.policy and totals.dataset_version = amortized.dataset_version
+    left join latest_balance_by_policy as latest
+        on totals.policy = latest.policy and totals.dataset_version = latest.dataset_version
+    group by totals.policy
 ),
 
 unioned as (
@@ -325,7 +397,11 @@ unioned as (
     union all
     select * from unpriced_gpu_hours
     union all
-    select * from amortization_policy_supported
+    select * from dataset_amortization_by_policy
+    union all
+    select * from dataset_balance_by_policy_not_negative
+    union all
+    select * from data_cost_conservation_by_policy
 ),
 
 final as (
