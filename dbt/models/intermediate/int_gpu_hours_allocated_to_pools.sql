@@ -82,6 +82,7 @@ pool_usage as (
         pools.hour,
         pools.pool_cost_units,
         pools.capacity_units,
+        count(job_rows.job_key) as job_count,
         coalesce(sum(job_rows.used_units), 0) as used_units,
         coalesce(sum(job_rows.cost_floor), 0) as job_cost_floor,
         coalesce(bool_or(job_rows.oversubscribed), false) as oversubscribed
@@ -154,10 +155,11 @@ idle_rows as (
         cast(0 as hugeint) as claimed_gpu_hour_units,
         idle.idle_gpu_hour_units as gpu_hour_units,
         idle.oversubscribed,
-        idle.idle_cost_floor + case when idle.used_units = 0 or idle.capacity_units = 0 then residue.residue_units else 0 end as cost_units
+        -- The remainder goes to the largest job; only a pool with no job row keeps it here.
+        idle.idle_cost_floor + case when idle.job_count = 0 then residue.residue_units else 0 end as cost_units
     from idle
     inner join residue on idle.cluster = residue.cluster and idle.hour = residue.hour
-    where idle.idle_gpu_hour_units > 0 or idle.capacity_units = 0 or idle.used_units = 0
+    where idle.idle_gpu_hour_units > 0 or idle.job_count = 0
 ),
 
 unioned as (
