@@ -446,6 +446,11 @@ def check_invoices(parsed: InvoiceParsed, known: dict[tuple, KnownInvoice]) -> l
             parsed.rejected.append(Rejected.from_error(record.line, record.raw_text, failed[key]))
     for key, rows in totals.items():
         for record in rows:
+            if key not in failed:
+                # The stated total travels on the lines, so the warehouse can re-check it.
+                for line in (parsed.records[i] for i in groups.get(key, [])):
+                    if line.values["currency"] == record.values["currency"]:
+                        line.values["invoice_total"] = record.values["invoice_total"]
             if key in failed:
                 parsed.rejected.append(
                     Rejected.from_error(record.line, record.raw_text, failed[key])

@@ -359,8 +359,12 @@ def _load(
         from llmledger.ingest.invoices import InvoiceParsed, check_invoices, known_invoices
 
         if isinstance(parsed, InvoiceParsed):
-            keep = check_invoices(parsed, known_invoices(home.raw_dir(kind), exclude_sha=sha))
-            table = table.filter(pa.array(keep, type=pa.bool_()))
+            check_invoices(parsed, known_invoices(home.raw_dir(kind), exclude_sha=sha))
+            rows = [
+                {**record.values, **lineage, "_source_row": record.line}
+                for record in parsed.records
+            ]
+            table = pa.Table.from_pylist(rows, schema=RAW_SCHEMAS[kind])
     parsed.rejected.sort(key=lambda r: r.line)
 
     if parsed.rows_read != len(parsed.records) + len(parsed.rejected) + parsed.rows_skipped:
