@@ -273,7 +273,9 @@ def _row(mapping: VendorMapping, get: Any, vendor: str | None, line: int) -> dic
 
     kind = _word(mapping, mapping.line_kinds, get("line_kind"), "line_kind", LINE_KINDS) or "work"
     document = (
-        _word(mapping, mapping.document_types, get("document_type"), "document_type", DOCUMENT_TYPES)
+        _word(
+            mapping, mapping.document_types, get("document_type"), "document_type", DOCUMENT_TYPES
+        )
         or "invoice"
     )
     if legacy:
