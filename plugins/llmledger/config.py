@@ -253,6 +253,8 @@ class Config:
     clusters: list[Cluster]
     owned_hardware: list[OwnedAsset]
     gpu_types: list[GpuType] = field(default_factory=list)
+    # Per-vendor invoice mappings, config/vendors/<vendor>.yaml (llmledger.vendor_mappings).
+    vendor_mappings: dict[str, Any] = field(default_factory=dict)
 
     def table(self, name: str) -> list[Any]:
         """Rows of the table ``name`` (a key of :data:`TABLES`)."""
@@ -533,7 +535,8 @@ class ConfigIssue:
         if self.line is not None:
             where += f" line {self.line}"
         if self.column is not None:
-            where += f", {'key' if self.file == POLICIES_FILE else 'column'} {self.column}"
+            is_yaml = self.file.endswith((".yaml", ".yml"))
+            where += f", {'key' if is_yaml else 'column'} {self.column}"
         got = "" if self.value is None else f": value {self.value!r}"
         return f"config/{where}{got} — expected {self.expected}"
 
@@ -955,9 +958,24 @@ def load_config(home: Home | str | os.PathLike[str]) -> Config:
     }
     _check_references(parsed, issues)
     _check_lineage_cycles(parsed["dataset_consumption"], issues)
+    mappings = _read_vendor_mappings(home.config, issues)
     if issues:
         raise ConfigError(issues)
-    return Config(policies=policies, **{name: p.rows for name, p in parsed.items()})
+    return Config(
+        policies=policies,
+        **{name: p.rows for name, p in parsed.items()},
+        vendor_mappings=mappings,
+    )
+
+
+def _read_vendor_mappings(config_dir: Path, issues: _Issues) -> dict[str, Any]:
+    """``config/vendors/*.yaml``, each validated; problems name the file and the key."""
+    from llmledger.vendor_mappings import load_mappings
+
+    mappings, found = load_mappings(config_dir)
+    for issue in found:
+        issues.add(issue.file, None, issue.key, issue.value, issue.expected)
+    return mappings
 
 
 _ARROW_TYPES = {

@@ -63,7 +63,8 @@ FOCUS = pa.schema(
     ]
 )
 
-# One row per annotation-vendor invoice line. amount = quantity*unit_price + platform_fee - credit.
+# One row per annotation-vendor invoice line. amount = quantity*unit_price + platform_fee
+# - discount + tax - credit, negative for credits, discounts and credit notes.
 ANNOTATION_INVOICE = pa.schema(
     [
         pa.field("vendor", pa.string(), nullable=False),
@@ -81,6 +82,14 @@ ANNOTATION_INVOICE = pa.schema(
         pa.field("currency", pa.string()),
         pa.field("service_period_start", pa.date32()),
         pa.field("service_period_end", pa.date32()),
+        # Added with per-vendor mappings (issue 5); null in files ingested before them.
+        pa.field("line_kind", pa.string()),  # work|fee|tax|discount|credit|minimum
+        pa.field("tax", MONEY),
+        pa.field("discount", MONEY),
+        pa.field("invoice_total", MONEY),  # total the invoice states for this line's currency
+        pa.field("document_type", pa.string()),  # invoice | credit_note
+        pa.field("references_invoice", pa.string()),  # the invoice a credit note corrects
+        pa.field("revision", pa.int64()),  # declared revision; a higher one supersedes
         *LINEAGE,
     ]
 )

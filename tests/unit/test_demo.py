@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -191,21 +192,27 @@ def test_one_invoice_per_billing_file_and_totals_match(focus, generated):
 
 
 def test_annotation_invoices(generated, cfg):
+    """Two vendor formats (built-in CSV, mapped JSON); every line maps to a known project."""
+    from llmledger.ingest.invoices import parse
+    from llmledger.vendor_mappings import mapping_for
+
     home, summary = generated
     projects = {(p.vendor, p.project_code) for p in cfg.vendor_projects}
-    totals, unit_types, credits, fees = defaultdict(D), set(), 0, 0
-    for path in sorted((home.landing / "invoices").rglob("*.csv")):
-        with path.open(newline="", encoding="utf-8") as handle:
-            for line in csv.DictReader(handle):
-                vendor = path.parent.name
-                assert (vendor, line["project_code"]) in projects
-                amount = D(line["quantity"]) * D(line["unit_price"]) + D(line["platform_fee"])
-                assert D(line["line_total"]) == amount - D(line["credit"])
-                totals[(vendor, line["invoice_id"])] += D(line["line_total"])
-                unit_types.add(line["unit_type"])
-                credits += D(line["credit"]) > 0
-                fees += D(line["platform_fee"]) > 0
-    assert {v for v, _ in totals} == {"labelforge", "prefpair"}
+    totals, unit_types, credits, fees, formats = defaultdict(D), set(), 0, 0, set()
+    for path in sorted((home.landing / "invoices").rglob("*.*")):
+        vendor = path.parent.name
+        mapping = mapping_for(home.config, vendor)
+        formats.add((vendor, mapping.format))
+        parsed = parse(path.read_text(encoding="utf-8"), mapping, vendor)
+        assert parsed.rejected == []
+        for record in parsed.records:
+            line = record.values
+            assert (vendor, line["project_code"]) in projects
+            totals[(vendor, line["invoice_id"])] += line["amount"]
+            unit_types.add(line["unit_type"])
+            credits += (line["credit"] or 0) > 0
+            fees += (line["platform_fee"] or 0) > 0
+    assert formats == {("labelforge", "csv"), ("prefpair", "json")}
     assert unit_types >= {"item", "comparison", "hour"}
     assert credits >= 2 and fees >= 10
     assert dict(totals) == summary.annotation_amount_by_invoice
@@ -314,9 +321,6 @@ def test_summary_is_printable(generated):
 def test_demo_home_stages(generated, tmp_path):
     home, _ = generated
     staged = Home(tmp_path)
-    for folder in ("config",):
-        (staged.root / folder).mkdir()
-        for path in (home.root / folder).iterdir():
-            (staged.root / folder / path.name).write_bytes(path.read_bytes())
-    config.stage(staged)
+    shutil.copytree(home.config, staged.config)  # config/vendors/ is a folder
+    assert config.stage(staged).vendor_mappings["prefpair"].format == "json"
     assert (Path(staged.staged_config) / "datasets.parquet").exists()

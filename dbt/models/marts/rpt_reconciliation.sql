@@ -155,6 +155,20 @@ annotation_invoice_total as (
         on line_totals.vendor = mart_totals.vendor and line_totals.invoice_id = mart_totals.invoice_id
 ),
 
+annotation_stated_total as (
+    -- Ingest already holds each invoice to the totals it states; this re-checks the current
+    -- version of every invoice in the warehouse, per currency, in the invoice currency.
+    select
+        'annotation_stated_total' as check_name,
+        'fail' as severity,
+        vendor || ' ' || invoice_id || ' ' || currency as scope,
+        max(invoice_total) as expected,
+        sum(amount) as actual
+    from annotation_lines
+    group by vendor, invoice_id, currency
+    having count(invoice_total) > 0
+),
+
 dataset_amortization as (
     select
         'dataset_amortization' as check_name,
@@ -380,6 +394,8 @@ unioned as (
     select * from billing_invoice_total
     union all
     select * from annotation_invoice_total
+    union all
+    select * from annotation_stated_total
     union all
     select * from dataset_amortization
     union all

@@ -112,6 +112,10 @@ def generate(home: Home | str | os.PathLike[str], seed: int = DEFAULT_SEED) -> D
             _write(summary, "billing", Path("billing") / folder / name, billing.focus_csv(rows))
     summary.capacity_gpu_hours_by_cluster = dict(sorted(capacity.items()))
 
+    mapping = home.config / "vendors" / "prefpair.yaml"
+    mapping.parent.mkdir(parents=True, exist_ok=True)
+    if not mapping.exists() or mapping.read_text(encoding="utf-8") != invoices.PREFPAIR_MAPPING:
+        mapping.write_text(invoices.PREFPAIR_MAPPING, encoding="utf-8")
     for invoice in invoices.labelforge(rng) + invoices.prefpair(rng):
         summary.annotation_amount_by_invoice[(invoice.vendor, invoice.invoice_id)] = invoice.total
         _write(

@@ -1,14 +1,17 @@
-"""Monthly invoices of the demo lab's two annotation vendors, as CSV line items.
+"""Monthly invoices of the demo lab's two annotation vendors, in two formats.
 
 labelforge writes SFT data (per item, with a percentage platform fee), red-teams by the hour,
-and now and then credits items rejected in QA. prefpair sells preference comparisons per
-pair and charges a flat monthly platform fee on its own line.
+and now and then credits items rejected in QA; its invoices are CSV in the built-in layout.
+prefpair, a managed workforce, sells preference comparisons per pair and charges a flat
+monthly platform fee on its own line; its invoices are JSON documents read through the
+mapping :data:`PREFPAIR_MAPPING` (``config/vendors/prefpair.yaml``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -98,6 +101,73 @@ class _Builder:
         return Invoice(vendor, self.invoice_id, file_name, buffer.getvalue(), self.total)
 
 
+PREFPAIR_MAPPING = """\
+# prefpair: managed workforce, one JSON document per monthly invoice, in USD.
+format: json
+lines: items
+invoice_fields:
+  vendor: vendor
+  invoice_id: invoice.number
+  invoice_date: invoice.date
+  currency: invoice.currency
+  service_period_start: invoice.period.from
+  service_period_end: invoice.period.to
+  invoice_total: invoice.total_due
+fields:
+  line_id: line
+  line_kind: kind
+  project_code: project
+  description: description
+  unit_type: unit
+  quantity: quantity
+  unit_price: unit_price
+  platform_fee: fee
+  credit: credit
+  line_total: amount
+line_kinds:
+  service: work
+  platform_fee: fee
+"""
+
+
+def _json_invoice(builder: _Builder, vendor: str, file_name: str) -> Invoice:
+    """The builder's lines as a managed-workforce JSON invoice (amounts as decimal text)."""
+    col = {name: i for i, name in enumerate(COLUMNS)}
+    first = builder.lines[0]
+    items = []
+    for line in builder.lines:
+        is_fee = line[col["unit_type"]] == "platform_fee"
+        item = {"line": line[col["line_id"]], "kind": "platform_fee" if is_fee else "service"}
+        item["project"] = line[col["project_code"]]
+        item["description"] = line[col["description"]]
+        if not is_fee:
+            item["unit"] = line[col["unit_type"]]
+            item["quantity"] = line[col["quantity"]]
+            item["unit_price"] = line[col["unit_price"]]
+        if Decimal(line[col["platform_fee"]]):
+            item["fee"] = line[col["platform_fee"]]
+        if Decimal(line[col["credit"]]):
+            item["credit"] = line[col["credit"]]
+        item["amount"] = line[col["line_total"]]
+        items.append(item)
+    document = {
+        "vendor": vendor,
+        "invoice": {
+            "number": builder.invoice_id,
+            "date": first[col["invoice_date"]],
+            "currency": "USD",
+            "period": {
+                "from": first[col["service_period_start"]],
+                "to": first[col["service_period_end"]],
+            },
+            "total_due": str(builder.total),
+        },
+        "items": items,
+    }
+    text = json.dumps(document, indent=2) + "\n"
+    return Invoice(vendor, builder.invoice_id, file_name, text, builder.total)
+
+
 def _months(first: date, last: date) -> list[date]:
     out, month = [], first
     while month <= last:
@@ -158,5 +228,5 @@ def prefpair(rng: random.Random) -> list[Invoice]:
                 "4.10",
             )
         b.line("PP-PREF-CHAT", "Platform fee", "platform_fee", 1, "0.00", fee=Decimal("3500.00"))
-        invoices.append(b.invoice("prefpair", f"prefpair_{b.invoice_id}.csv"))
+        invoices.append(_json_invoice(b, "prefpair", f"prefpair_{b.invoice_id}.json"))
     return invoices

@@ -260,7 +260,10 @@ def _parse(home: Home, path: Path, kind: str, text: str) -> Parsed:
     if kind == "annotation_invoice":
         relative = path.relative_to(home.landing).parts if _inside(path, home.landing) else ()
         vendor = relative[1] if len(relative) >= 3 and relative[0] == "invoices" else None
-        return vendor_csv.parse(text, vendor)
+        from llmledger.ingest.invoices import parse as parse_invoice
+        from llmledger.vendor_mappings import mapping_for
+
+        return parse_invoice(text, mapping_for(home.config, vendor), vendor)
     if kind == "run_manifest":
         return manifest.parse(text)
     return sacct.parse(text, _slurm_timezone(home))
@@ -363,6 +366,16 @@ def _load(
             )
         parsed.records = [r for r, kept in zip(parsed.records, keep, strict=True) if kept]
         table = table.filter(pa.array(keep))
+    if kind == "annotation_invoice":
+        from llmledger.ingest.invoices import InvoiceParsed, check_invoices, known_invoices
+
+        if isinstance(parsed, InvoiceParsed):
+            check_invoices(parsed, known_invoices(home.raw_dir(kind), exclude_sha=sha))
+            rows = [
+                {**record.values, **lineage, "_source_row": record.line}
+                for record in parsed.records
+            ]
+            table = pa.Table.from_pylist(rows, schema=RAW_SCHEMAS[kind])
     parsed.rejected.sort(key=lambda r: r.line)
 
     if parsed.rows_read != len(parsed.records) + len(parsed.rejected) + parsed.rows_skipped:

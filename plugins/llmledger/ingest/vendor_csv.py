@@ -9,33 +9,11 @@ service_period_start, service_period_end, and optionally vendor (else the folder
 from __future__ import annotations
 
 import re
-from decimal import Decimal, localcontext
-from typing import Any
 
-from llmledger.ingest.common import (
-    MONEY_CONTEXT,
-    FileRejected,
-    Parsed,
-    Record,
-    Rejected,
-    RowError,
-    clean,
-    csv_records,
-    fit_fields,
-    parse_date,
-    parse_decimal,
-    physical_lines,
-    require,
-    to_scale,
-)
+from llmledger.ingest.common import Parsed, clean, csv_records, physical_lines
 
 PARSER = "vendor_csv"
 REQUIRED_COLUMNS = ("invoice_id", "line_id", "quantity", "unit_price")
-TEXT = ("vendor", "invoice_id", "line_id", "project_code", "description", "unit_type", "currency")
-DATES = ("invoice_date", "service_period_start", "service_period_end")
-MONEY = ("quantity", "unit_price", "platform_fee", "credit", "line_total")
-# "To the cent": half a cent either way is the rounding a vendor's own system may have done.
-CENT_TOLERANCE = Decimal("0.005")
 
 
 def _name(header: str) -> str:
@@ -60,72 +38,12 @@ def vendor_hint(text: str) -> str | None:
 
 
 def parse(text: str, folder_vendor: str | None) -> Parsed:
-    """Parse an invoice CSV; ``folder_vendor`` is used where a row names no vendor."""
-    records = csv_records(physical_lines(text))
-    header = next(records, None)
-    if header is None:
-        raise FileRejected("empty_file", "the file has no header line")
-    names = [_name(h) for h in header[2]]
-    if not recognises(header[2]):
-        missing = [c for c in REQUIRED_COLUMNS if c not in names]
-        raise FileRejected(
-            "unrecognised_header",
-            f"line {header[0]} is not an invoice header: missing column(s) {', '.join(missing)}",
-        )
-    positions = {name: i for i, name in reversed(list(enumerate(names)))}
-    parsed = Parsed(PARSER)
-    for line, raw, fields in records:
-        parsed.rows_read += 1
-        try:
-            fields = fit_fields(fields, len(names))
-            parsed.records.append(Record(line, raw, _row(fields, positions, folder_vendor)))
-        except RowError as err:
-            parsed.rejected.append(Rejected.from_error(line, raw, err))
-    return parsed
+    """Parse an invoice CSV; ``folder_vendor`` is used where a row names no vendor.
 
+    The built-in layout is :data:`llmledger.vendor_mappings.DEFAULT_MAPPING` read by the
+    mapping-driven parser every vendor uses.
+    """
+    from llmledger.ingest.invoices import parse_csv
+    from llmledger.vendor_mappings import DEFAULT_MAPPING
 
-def _row(fields: list[str], positions: dict[str, int], folder_vendor: str | None) -> dict[str, Any]:
-    def raw(column: str) -> str | None:
-        return fields[positions[column]] if column in positions else None
-
-    values: dict[str, Any] = {}
-    for column in TEXT:
-        values[column] = clean(raw(column))
-    for column in DATES:
-        values[column] = parse_date(raw(column), column)
-    numbers = {column: parse_decimal(raw(column), column) for column in MONEY}
-
-    values["vendor"] = values["vendor"] or folder_vendor
-    require(
-        values["vendor"],
-        "vendor",
-        raw("vendor"),
-        "a vendor column or a landing/invoices/<vendor>/ folder",
-    )
-    for column in ("invoice_id", "line_id"):
-        require(values[column], column, raw(column), "a value")
-    for column in ("quantity", "unit_price"):
-        require(numbers[column], column, raw(column), "a decimal number")
-
-    fee = numbers["platform_fee"] or Decimal(0)
-    credit = numbers["credit"] or Decimal(0)
-    with localcontext(MONEY_CONTEXT):
-        amount = to_scale(numbers["quantity"] * numbers["unit_price"] + fee - credit)
-    stated = numbers["line_total"]
-    if stated is not None and abs(amount - stated) > CENT_TOLERANCE:
-        raise RowError(
-            "amount_mismatch",
-            "line_total",
-            raw("line_total"),
-            f"{amount.normalize():f} (quantity*unit_price + platform_fee - credit)",
-            f"line_total {stated.normalize():f} differs from quantity*unit_price + platform_fee "
-            f"- credit = {amount.normalize():f} by {abs(amount - stated).normalize():f}",
-        )
-    values.update(
-        quantity=numbers["quantity"],
-        unit_price=numbers["unit_price"],
-        platform_fee=numbers["platform_fee"],
-        credit=numbers["credit"],
-        amount=amount,
-    )
-    return values
+    return parse_csv(text, DEFAULT_MAPPING, folder_vendor)

@@ -1,0 +1,104 @@
+"""Mapping-driven invoice parsing and the whole-invoice checks."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from llmledger import config
+from llmledger.ingest.invoices import KnownInvoice, check_invoices, parse
+from llmledger.paths import Home
+from llmledger.vendor_mappings import mapping_for
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "vendors"
+CROWDMINT = mapping_for(FIXTURE / "config", "crowdmint")
+HEADER = (
+    "Doc type;Invoice;Ref invoice;Date;Line;Project;Task description;Unit;Tasks;Pay per task;"
+    "Line amount;Currency;Invoice total\n"
+)
+
+
+def _checked(text: str, known=None):
+    parsed = parse(text, CROWDMINT, "crowdmint")
+    check_invoices(parsed, known or {})
+    return parsed
+
+
+def test_lines_not_summing_to_the_stated_total_quarantine_the_whole_invoice():
+    """1200.00 + 504.00 = 1704.00 EUR, but the invoice states 1719.00: both lines go."""
+    parsed = _checked(
+        HEADER
+        + "Invoice;CM-9;;31.01.2026;1;SFT-GEN;w;Task;400;2,50;1.200,00;EUR;1.719,00\n"
+        + "Invoice;CM-9;;31.01.2026;2;PREF;r;Ranking task;1200;0,35;504,00;EUR;1.719,00\n"
+    )
+    assert parsed.records == []
+    assert [r.line for r in parsed.rejected] == [2, 3]
+    assert {r.reason_code for r in parsed.rejected} == {"invoice_total_mismatch"}
+    message = parsed.rejected[0].message
+    assert "CM-9" in message and "1719.00 EUR" in message and "1704.00 EUR" in message
+
+
+def test_a_rejected_line_makes_the_invoice_incomplete_so_it_is_quarantined_whole():
+    parsed = _checked(
+        HEADER
+        + "Invoice;CM-8;;31.01.2026;1;SFT-GEN;w;Task;400;2,50;1.200,00;EUR;1.215,00\n"
+        + "Invoice;CM-8;;31.01.2026;2;SFT-GEN;w;Task;ten;1,25;15,00;EUR;1.215,00\n"
+    )
+    assert parsed.records == []
+    reasons = {r.line: r.reason_code for r in parsed.rejected}
+    assert reasons == {2: "invoice_total_mismatch", 3: "bad_number"}
+    assert "line(s) 3 of it were rejected" in parsed.rejected[0].message
+
+
+def test_credit_note_for_an_unknown_invoice_is_quarantined_with_the_reason():
+    text = HEADER + "Credit note;CN-1;CM-404;15.02.2026;1;SFT-GEN;w;Task;4;2,50;12,00;EUR;12,00\n"
+    [rejected] = _checked(text).rejected
+    assert rejected.reason_code == "unknown_referenced_invoice"
+    assert "CM-404" in rejected.message
+    # the same credit note once CM-404 is loaded: -(4 x 2.50 + 20 %) = -12.00
+    [record] = _checked(text, {("crowdmint", "CM-404"): KnownInvoice(0, "x.csv")}).records
+    assert record.values["amount"] == Decimal("-12")
+    assert record.values["invoice_total"] == Decimal("-12")
+
+
+def test_duplicate_invoice_id_needs_a_higher_declared_revision():
+    text = HEADER + "Invoice;CM-7;;31.01.2026;1;SFT-GEN;w;Task;1;2,50;3,00;EUR;3,00\n"
+    known = {("crowdmint", "CM-7"): KnownInvoice(0, "landing/invoices/crowdmint/a.csv")}
+    [rejected] = _checked(text, known).rejected
+    assert rejected.reason_code == "duplicate_invoice"
+    assert "landing/invoices/crowdmint/a.csv" in rejected.message
+
+
+def test_percentage_fee_and_decimal_comma():
+    """1.234 tasks x 0,10 = 123.40 + 20 % = 148.08 (thousands '.', decimals ',')."""
+    parsed = _checked(
+        HEADER + "Invoice;CM-6;;31.01.2026;1;SFT-GEN;w;Task;1.234;0,10;148,08;EUR;148,08\n"
+    )
+    [record] = parsed.records
+    assert record.values["quantity"] == Decimal(1234)
+    assert record.values["platform_fee"] == Decimal("24.68")
+    assert record.values["amount"] == Decimal("148.08")
+
+
+def test_bad_mapping_names_the_file_and_the_key(tmp_path: Path):
+    home = Home(tmp_path).ensure()
+    (home.config / "vendors").mkdir()
+    (home.config / "vendors" / "acme.yaml").write_text(
+        "format: xml\nfields:\n  invoice_id: Inv\n  quantity: Qty\n"
+        "unit_types:\n  Pair: comparisons\n"
+    )
+    with pytest.raises(config.ConfigError) as err:
+        config.load_config(home)
+    text = str(err.value)
+    assert "config/vendors/acme.yaml, key format: value 'xml'" in text
+    assert "key unit_types.Pair: value 'comparisons'" in text
+
+
+def test_shipped_mappings_are_valid(tmp_path: Path):
+    import shutil
+
+    home = Home(tmp_path).ensure()
+    shutil.copytree(FIXTURE / "config", home.config, dirs_exist_ok=True)
+    assert set(config.load_config(home).vendor_mappings) == {"crowdmint", "tessera", "quillhours"}
