@@ -47,9 +47,8 @@ def render_table(table: Table) -> str:
     if table.rows:
         out.extend(row_html(r) for r in table.rows)
     else:
-        out.append(
-            f'<tr><td class="empty" colspan="{len(table.columns)}">{escape(table.empty_text)}</td></tr>'
-        )
+        span = len(table.columns)
+        out.append(f'<tr><td class="empty" colspan="{span}">{escape(table.empty_text)}</td></tr>')
     out.append("</tbody>")
     if table.total is not None and table.rows:
         out.append("<tfoot>" + row_html(table.total) + "</tfoot>")
