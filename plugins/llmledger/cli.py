@@ -178,8 +178,13 @@ def cmd_sql(args: argparse.Namespace, home: Home) -> int:
     from llmledger.warehouse import connect_readonly
 
     query = _read_query(args)
+    params = _parse_params(getattr(args, "param", None) or [])
     con = connect_readonly(home)
     try:
+        for name, value in params.items():
+            # Session variables, read by saved queries with getvariable('name'); the
+            # warehouse itself stays read-only.
+            con.execute(f"set variable {name} = ?", [value])
         cursor = con.execute(query)
         if cursor.description is None:
             raise UserError("the statement returned no rows (llmledger sql only reads)")
@@ -198,6 +203,22 @@ def cmd_sql(args: argparse.Namespace, home: Home) -> int:
         con.close()
     print(format_rows(columns, rows, args.format))
     return EXIT_OK
+
+
+def _parse_params(items: Sequence[str]) -> dict[str, str]:
+    """``NAME=VALUE`` pairs given with ``--param``; NAME must be an identifier."""
+    import re
+
+    params = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise UserError(
+                f"--param {item!r}: expected NAME=VALUE with NAME a plain identifier, "
+                "e.g. --param quarter=2026Q3"
+            )
+        params[name] = value
+    return params
 
 
 def sql_error_position(query: str, error: str) -> str:
@@ -308,6 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="?", help="the SQL query")
     p.add_argument("--file", metavar="PATH", help="read the query from a file (sql/queries/*.sql)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="set a query parameter, read in SQL as getvariable('NAME') (repeatable)",
+    )
     p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser(
