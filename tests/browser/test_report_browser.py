@@ -133,7 +133,7 @@ def test_report_renders_in_chromium_with_the_warehouse_numbers(
     for key, text in figures.items():
         assert state["headline"][key] == text, key
         assert text in state["text"], key
-    assert "1,556,732.84" == figures["total_spend"]  # the demo's 2026Q3 spend, to the cent
+    assert figures["total_spend"] == "1,556,732.84"  # the demo's 2026Q3 spend, to the cent
     # every table shown has a visible caption, and every unavailable section says why
     for table in demo_report.tables:
         assert table.title in state["text"]
