@@ -13,7 +13,7 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export GX_ANALYTICS_ENABLED := False
 export SCARF_ANALYTICS := false
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench clean docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ test: install
 lint: install
 	$(BIN)/ruff check plugins dags tests
 	$(BIN)/sqlfluff lint dbt/models sql/queries
+
+# dbt's documentation site as static files (one self-contained index.html, offline).
+DOCS_DIR ?= $(CURDIR)/docs/dbt
+docs: install
+	$(BIN)/python -m llmledger.docs --home $(HOME_DIR) --out $(DOCS_DIR)
 
 bench: install
 	$(BIN)/python -m llmledger.bench

@@ -94,3 +94,60 @@ def dagbag(dag_home: Path):
 
     with llmledger_home_env(dag_home):
         return DagBag(dag_folder=str(DAGS_FOLDER))
+
+
+# --- the demo organisation, refreshed through Airflow once per test run ---------------------
+
+
+def _demo_query(home, sql: str) -> list[tuple]:
+    from llmledger.warehouse import connect_readonly
+
+    con = connect_readonly(home)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _last_dag_run_state(run_index: int) -> str:
+    from airflow.models.dagrun import DagRun
+
+    from llmledger import airflow_runner
+
+    runs = sorted(DagRun.find(dag_id=airflow_runner.DAG_ID), key=lambda r: r.start_date)
+    return runs[run_index].state
+
+
+@pytest.fixture(scope="session")
+def demo_run(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The demo organisation refreshed twice through Airflow: first with every landing file
+    new, then again with none new (the mapped ingest is skipped; dbt must still run).
+
+    Shared by the DAG tests (which check the runs) and by every test that reads the demo
+    warehouse (report, saved queries, browser): one demo warehouse per test run."""
+    from llmledger import airflow_runner, demo
+    from llmledger.paths import Home
+
+    home = Home(tmp_path_factory.mktemp("demo-home")).ensure()
+    summary = demo.generate(home)
+    first = airflow_runner.run_dag(home, airflow_home=airflow_home)
+    first_state = _last_dag_run_state(-1) if first == 0 else None
+    shares_after_first = _demo_query(home, "select * from fct_data_share order by all")
+    second = airflow_runner.run_dag(home, airflow_home=airflow_home)
+    return {
+        "home": home,
+        "summary": summary,
+        "exit_codes": (first, second),
+        "first_state": first_state,
+        "second_state": _last_dag_run_state(-1),
+        "shares_after_first": shares_after_first,
+    }
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse_home(demo_run: dict):
+    """The demo organisation's home (an ``llmledger.paths.Home``) with its warehouse built
+    through Airflow. Read it only (``connect_readonly``): other tests share it."""
+    if demo_run["exit_codes"] != (0, 0):
+        pytest.fail(f"the demo refresh through Airflow failed: exit codes {demo_run['exit_codes']}")
+    return demo_run["home"]

@@ -115,7 +115,23 @@ def cmd_demo(args: argparse.Namespace, home: Home) -> int:
     home.ensure()
     summary = demo.generate(home) if args.seed is None else demo.generate(home, seed=args.seed)
     print(f"demo organisation written to {home.root}: {summary}")
-    return _run(home, args.in_process, getattr(args, "verbose", False))
+    code = _run(home, args.in_process, getattr(args, "verbose", False))
+    if code != EXIT_OK:
+        return code
+    return _demo_report(home)
+
+
+def _demo_report(home: Home) -> int:
+    """The review of the demo's last full quarter, written where ``report`` writes it."""
+    from datetime import datetime
+
+    from llmledger.demo.organisation import END
+    from llmledger.report import build_report, last_full_quarter
+
+    quarter = last_full_quarter(datetime.combine(END, datetime.min.time()))
+    report = build_report(home, quarter)
+    print(f"quarterly allocation review {quarter}: {report.html}")
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,8 +178,13 @@ def cmd_sql(args: argparse.Namespace, home: Home) -> int:
     from llmledger.warehouse import connect_readonly
 
     query = _read_query(args)
+    params = _parse_params(getattr(args, "param", None) or [])
     con = connect_readonly(home)
     try:
+        for name, value in params.items():
+            # Session variables, read by saved queries with getvariable('name'); the
+            # warehouse itself stays read-only.
+            con.execute(f"set variable {name} = ?", [value])
         cursor = con.execute(query)
         if cursor.description is None:
             raise UserError("the statement returned no rows (llmledger sql only reads)")
@@ -177,10 +198,68 @@ def cmd_sql(args: argparse.Namespace, home: Home) -> int:
                 "it is written by dbt (`llmledger build` / `llmledger run`). "
                 f"DuckDB said: {message}"
             ) from exc
-        raise UserError(f"SQL error: {message}") from exc
+        raise UserError(f"SQL error{sql_error_position(query, str(exc))}") from exc
     finally:
         con.close()
     print(format_rows(columns, rows, args.format))
+    return EXIT_OK
+
+
+def _parse_params(items: Sequence[str]) -> dict[str, str]:
+    """``NAME=VALUE`` pairs given with ``--param``; NAME must be an identifier."""
+    import re
+
+    params = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise UserError(
+                f"--param {item!r}: expected NAME=VALUE with NAME a plain identifier, "
+                "e.g. --param quarter=2026Q3"
+            )
+        params[name] = value
+    return params
+
+
+def sql_error_position(query: str, error: str) -> str:
+    """`` at line L, column C: <DuckDB's message>`` plus the query line and a caret under the
+    position, from DuckDB's ``LINE n: ...`` excerpt; just ``: <message>`` when it has none."""
+    import re
+
+    lines = error.splitlines()
+    message = lines[0]
+    for i, text in enumerate(lines):
+        match = re.match(r"LINE (\d+): (.*)$", text)
+        if not match or i + 1 >= len(lines):
+            continue
+        line_no, excerpt = int(match.group(1)), match.group(2)
+        caret = lines[i + 1].find("^")
+        query_lines = query.splitlines()
+        if caret < 0 or not 1 <= line_no <= len(query_lines):
+            break
+        offset_in_excerpt = caret - (len(text) - len(excerpt))
+        source = query_lines[line_no - 1]
+        # DuckDB may shorten a long line to a window around the position, marked with "...".
+        fragment = excerpt.removeprefix("...").removesuffix("...")
+        start = source.find(fragment[: max(1, min(len(fragment), 40))])
+        skipped = len(excerpt) - len(excerpt.removeprefix("..."))
+        column = (start if start >= 0 else 0) + offset_in_excerpt - skipped + 1
+        column = max(1, min(column, len(source) + 1))
+        pointer = " " * (column - 1) + "^"
+        return f" at line {line_no}, column {column}: {message}\n  {source}\n  {pointer}"
+    return f": {message}"
+
+
+def cmd_report(args: argparse.Namespace, home: Home) -> int:
+    from llmledger.report import QuarterError, build_report
+
+    if not args.quarter:
+        raise UserError("give the quarter to review: --quarter YYYYQn (e.g. 2026Q3)")
+    try:
+        report = build_report(home, args.quarter, args.out)
+    except QuarterError as exc:
+        raise UserError(str(exc)) from exc
+    print(report.summary())
     return EXIT_OK
 
 
@@ -250,12 +329,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="?", help="the SQL query")
     p.add_argument("--file", metavar="PATH", help="read the query from a file (sql/queries/*.sql)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="set a query parameter, read in SQL as getvariable('NAME') (repeatable)",
+    )
     p.set_defaults(func=cmd_sql)
 
-    p = sub.add_parser("report", parents=[common], help="quarterly allocation review (issue 7)")
-    p.add_argument("--quarter", metavar="YYYYQn")
-    p.add_argument("--out", metavar="DIR")
-    p.set_defaults(func=cmd_not_implemented)
+    p = sub.add_parser(
+        "report",
+        parents=[common],
+        help="quarterly allocation review: HTML with charts, CSV and XLSX extracts",
+    )
+    p.add_argument("--quarter", metavar="YYYYQn", help="the quarter to review, e.g. 2026Q3")
+    p.add_argument(
+        "--out", metavar="DIR", help="output folder (default: <home>/reports/<quarter>/)"
+    )
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("close", parents=[common], help="close a quarter (issue 7)")
     p.add_argument("--quarter", metavar="YYYYQn")

@@ -1,4 +1,8 @@
--- Data versus training per model generation, against target and break-even shares.
+-- Data share by model generation.
+-- Answers: of everything spent to produce each generation, how much went into data and how
+--   much into training, and is the share at the target and at the break-even share 1 - 1/m?
+-- Parameters: none (shares are to date: a generation's datasets amortize over its lifetime).
+-- Marts: fct_data_share.
 select
     model_generation,
     round(data_cost_usd, 2) as data_cost_usd,

@@ -1,4 +1,7 @@
--- Paid GPU capacity nobody used, per cluster and quarter.
+-- Idle cost by cluster: paid GPU capacity nobody used, per cluster and quarter.
+-- Answers: how much paid capacity (including unused commitments) did no job use?
+-- Parameters: none (every quarter).
+-- Marts: fct_idle_cost.
 select
     cluster,
     cast(extract(year from hour) as varchar) || 'Q' || cast(extract(quarter from hour) as varchar) as quarter,

@@ -1,4 +1,7 @@
--- Spend as incurred per quarter and activity, all generations together.
+-- Quarterly spend by activity: spend as incurred per quarter and activity, all generations together.
+-- Answers: where did each quarter's money go?
+-- Parameters: none (every quarter).
+-- Marts: fct_quarterly_allocation.
 select
     quarter,
     activity,

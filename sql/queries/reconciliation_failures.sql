@@ -1,4 +1,7 @@
--- Every check that does not add up, worst first. Empty means the books balance.
+-- Reconciliation failures: every check that does not add up, worst first.
+-- Answers: do the numbers add up, and if not, where and by how much? Empty means they do.
+-- Parameters: none.
+-- Marts: rpt_reconciliation.
 select
     check_name,
     severity,

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from llmledger import airflow_runner, config, demo
+from llmledger import airflow_runner, config
 from llmledger.paths import Home
 from llmledger.warehouse import connect_readonly
 
@@ -43,24 +42,8 @@ def _last_run_state(run_index: int) -> str:
     return runs[run_index].state
 
 
-@pytest.fixture(scope="session")
-def demo_run(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The demo organisation refreshed twice through Airflow: first with every landing file
-    new, then again with none new (the mapped ingest is skipped; dbt must still run)."""
-    home = Home(tmp_path_factory.mktemp("demo-home")).ensure()
-    summary = demo.generate(home)
-    first = airflow_runner.run_dag(home, airflow_home=airflow_home)
-    first_state = _last_run_state(-1) if first == 0 else None
-    shares_after_first = _query(home, "select * from fct_data_share order by all")
-    second = airflow_runner.run_dag(home, airflow_home=airflow_home)
-    return {
-        "home": home,
-        "summary": summary,
-        "exit_codes": (first, second),
-        "first_state": first_state,
-        "second_state": _last_run_state(-1),
-        "shares_after_first": shares_after_first,
-    }
+# The `demo_run` fixture (the demo refreshed twice through Airflow) lives in tests/conftest.py,
+# so the report and saved-query tests read the same demo warehouse: one per test run.
 
 
 def test_both_runs_succeed(demo_run):

@@ -1,0 +1,71 @@
+"""``make docs``: dbt's documentation site, static and offline.
+
+Runs ``dbt docs generate --static`` and copies the single self-contained
+``static_index.html`` (manifest and catalog inlined, no server needed) to ``--out``. With a
+built warehouse in ``--home`` the catalog carries the real column types and row counts;
+without one, the docs are generated from the project alone (``--empty-catalog``).
+
+Usage: ``python -m llmledger.docs [--home DIR] [--out DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from llmledger.paths import Home
+from llmledger.warehouse import DBT_PROJECT_DIR, dbt_env, dbt_executable
+
+
+def generate_docs(home: Home, out: Path) -> Path:
+    """Write ``out/index.html`` (dbt's static docs) and return its path."""
+    from llmledger import config
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="llmledger-docs-") as tmp:
+        has_warehouse = home.warehouse.exists()
+        if not has_warehouse:
+            # No warehouse yet: document the project from an empty, valid home.
+            home = Home(Path(tmp) / "home").ensure()
+            config.stage(home)
+        env = {**os.environ, **dbt_env(home), "DBT_TARGET_PATH": str(Path(tmp) / "target")}
+        cmd = [
+            dbt_executable(),
+            "docs",
+            "generate",
+            "--static",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            *([] if has_warehouse else ["--empty-catalog"]),
+        ]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"dbt docs generate failed:\n{proc.stdout[-4000:]}{proc.stderr[-2000:]}"
+            )
+        target = Path(tmp) / "target"
+        index = out / "index.html"
+        shutil.copyfile(target / "static_index.html", index)
+        for name in ("manifest.json", "catalog.json"):
+            if (target / name).exists():
+                shutil.copyfile(target / name, out / name)
+    return index
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m llmledger.docs", description=__doc__)
+    parser.add_argument("--home", default=None, help="LLM Ledger home (default: $LLMLEDGER_HOME)")
+    parser.add_argument("--out", default="docs/dbt", help="output folder (default: docs/dbt)")
+    args = parser.parse_args(argv)
+    index = generate_docs(Home.resolve(args.home), Path(args.out).resolve())
+    print(f"dbt docs (static, offline): {index}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
