@@ -122,29 +122,28 @@ class VendorMapping:
         return "vendor_csv" if self is DEFAULT_MAPPING else f"vendor_{self.format}:{self.vendor}"
 
 
+# The built-in layout (docs/CONTRACTS.md); `vendor` may also come from the landing folder.
+DEFAULT_CSV_COLUMNS = (
+    "invoice_id",
+    "invoice_date",
+    "line_id",
+    "project_code",
+    "description",
+    "unit_type",
+    "quantity",
+    "unit_price",
+    "platform_fee",
+    "credit",
+    "line_total",
+    "currency",
+    "service_period_start",
+    "service_period_end",
+)
+
 DEFAULT_MAPPING = VendorMapping(
     vendor="",
     format="csv",
-    fields={
-        name: name
-        for name in (
-            "vendor",
-            "invoice_id",
-            "invoice_date",
-            "line_id",
-            "project_code",
-            "description",
-            "unit_type",
-            "quantity",
-            "unit_price",
-            "platform_fee",
-            "credit",
-            "line_total",
-            "currency",
-            "service_period_start",
-            "service_period_end",
-        )
-    },
+    fields={name: name for name in ("vendor", *DEFAULT_CSV_COLUMNS)},
     negative_quantity_is_credit=False,
 )
 

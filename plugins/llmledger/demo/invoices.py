@@ -18,23 +18,9 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from llmledger.owned_hardware import add_months
+from llmledger.vendor_mappings import DEFAULT_CSV_COLUMNS
 
-COLUMNS = (
-    "invoice_id",
-    "invoice_date",
-    "line_id",
-    "project_code",
-    "description",
-    "unit_type",
-    "quantity",
-    "unit_price",
-    "platform_fee",
-    "credit",
-    "line_total",
-    "currency",
-    "service_period_start",
-    "service_period_end",
-)
+COLUMNS = DEFAULT_CSV_COLUMNS
 _CENT = Decimal("0.01")
 
 
