@@ -157,3 +157,38 @@ def test_text_without_pipes_is_not_sacct():
     with pytest.raises(FileRejected) as caught:
         parse("just some notes\n")
     assert caught.value.reason_code == "unrecognised_header"
+
+
+def test_requeued_failed_and_timed_out_attempts_and_a_job_across_midnight():
+    """`sacct --duplicates` lists a requeued job's earlier attempt (REQUEUED) beside the final
+    one under the same id; NODE_FAIL and TIMEOUT jobs held their GPUs until they ended. Each
+    line is a job line kept with its state verbatim; the heterogeneous component 56+0 and the
+    step 56+0.0 are told apart. Job 57 runs 23:30 -> 01:15 the next day: 6,300 s."""
+    header = (
+        "JobID|JobName|Partition|Account|User|WCKey|Comment|Cluster|State|Submit|Start|End|"
+        "Elapsed|AllocTRES"
+    )
+    lines = [
+        "42|pt|gpu|pretrain|bob|||c1|REQUEUED|2026-01-01T09:00:00|2026-01-01T10:00:00|2026-01-01T10:20:00|00:20:00|gres/gpu:h100=8",
+        "42|pt|gpu|pretrain|bob|||c1|COMPLETED|2026-01-01T09:00:00|2026-01-01T10:40:00|2026-01-01T11:00:00|00:20:00|gres/gpu:h100=8",
+        "43|x|gpu|data|eve|||c1|NODE_FAIL|2026-01-01T09:00:00|2026-01-01T10:00:00|2026-01-01T10:05:00|00:05:00|gres/gpu=4",
+        "44|y|gpu|data|eve|||c1|TIMEOUT|2026-01-01T09:00:00|2026-01-01T10:00:00|2026-01-02T10:00:00|1-00:00:00|gres/gpu=2",
+        "56+0|het|gpu|data|eve|||c1|COMPLETED|2026-01-01T09:00:00|2026-01-01T10:00:00|2026-01-01T11:00:00|01:00:00|gres/gpu=1",
+        "56+0.0|het|||||||COMPLETED|2026-01-01T09:00:00|2026-01-01T10:00:00|2026-01-01T11:00:00|01:00:00|gres/gpu=1",
+        "57|night|gpu|data|eve|||c1|COMPLETED|2026-01-01T23:00:00|2026-01-01T23:30:00|2026-01-02T01:15:00|01:45:00|gres/gpu=1",
+    ]
+    parsed = parse("\n".join([header, *lines]) + "\n")
+    assert (parsed.rows_read, parsed.rows_skipped) == (7, 1)
+    assert not parsed.rejected
+    values = [record.values for record in parsed.records]
+    rows = [(r["job_id"], r["state"], r["start_time"], r["end_time"], r["gpus"]) for r in values]
+    assert rows == [
+        ("42", "REQUEUED", datetime(2026, 1, 1, 10), datetime(2026, 1, 1, 10, 20), 8),
+        ("42", "COMPLETED", datetime(2026, 1, 1, 10, 40), datetime(2026, 1, 1, 11), 8),
+        ("43", "NODE_FAIL", datetime(2026, 1, 1, 10), datetime(2026, 1, 1, 10, 5), 4),
+        ("44", "TIMEOUT", datetime(2026, 1, 1, 10), datetime(2026, 1, 2, 10), 2),
+        ("56+0", "COMPLETED", datetime(2026, 1, 1, 10), datetime(2026, 1, 1, 11), 1),
+        ("57", "COMPLETED", datetime(2026, 1, 1, 23, 30), datetime(2026, 1, 2, 1, 15), 1),
+    ]
+    assert values[-1]["elapsed_seconds"] == 6300
+    assert values[3]["elapsed_seconds"] == 86400
