@@ -69,12 +69,25 @@ def daily_depreciation(asset: Asset) -> Decimal:
     """Straight-line depreciation for one day of useful life, rounded to 10 dp.
 
     The useful life is measured in calendar days (``in_service_date`` plus
-    ``useful_life_months``), so the daily rows of a whole life add up to cost - salvage
-    (to within the rounding of each row).
+    ``useful_life_months``); :func:`depreciation_for_day` gives the last day the rounding
+    remainder, so the daily rows of a whole life add up to cost - salvage exactly.
     """
     life_hours = (end_of_life(asset) - asset.in_service_date).days * HOURS_PER_DAY
     per_hour = (asset.cost_usd - asset.salvage_usd) / life_hours
     return _money(per_hour * HOURS_PER_DAY)
+
+
+def depreciation_for_day(asset: Asset, day: date) -> Decimal:
+    """Depreciation booked for ``day``: :func:`daily_depreciation` on every day of the useful
+    life but the last, which takes the remainder, so the whole life sums to cost - salvage
+    exactly; zero outside the useful life."""
+    life_end = end_of_life(asset)
+    if not asset.in_service_date <= day < life_end:
+        return Decimal(0)
+    if day == life_end - timedelta(days=1):
+        life_days = (life_end - asset.in_service_date).days
+        return asset.cost_usd - asset.salvage_usd - daily_depreciation(asset) * (life_days - 1)
+    return daily_depreciation(asset)
 
 
 def daily_energy(asset: Asset) -> tuple[Decimal, Decimal]:
@@ -128,7 +141,7 @@ def focus_rows_for_register(
             if day < asset.in_service_date:
                 continue
             in_life = day < end_of_life(asset)
-            depreciation = daily_depreciation(asset) if in_life else Decimal(0)
+            depreciation = depreciation_for_day(asset, day)
             kwh, energy_cost = daily_energy(asset)
             common = _common(asset, day, billing_account_id, invoice_prefix)
             rows.append(

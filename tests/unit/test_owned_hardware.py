@@ -57,7 +57,12 @@ def test_whole_life_adds_up_to_cost_minus_salvage():
     depreciation = [r for r in life if r["ConsumedUnit"] == "GPU-Hours"]
     # Nothing before the in-service date; one row per day of 2025.
     assert len(depreciation) == 365 and len(life) == 730
-    assert abs(sum(r["BilledCost"] for r in depreciation) - D("1000000")) < D("0.0001")
+    # To the cent and beyond: 364 days at 2,739.7260273973 = 997,260.2739726172, and the last
+    # day takes the remainder, 1,000,000 - 997,260.2739726172 = 2,739.7260273828.
+    assert sum(r["BilledCost"] for r in depreciation) == D("1000000")
+    assert depreciation[-1]["ChargePeriodStart"] == datetime(2025, 12, 31)
+    assert depreciation[-1]["BilledCost"] == D("2739.7260273828")
+    assert depreciation[-2]["BilledCost"] == D("2739.7260273973")
     assert {r["InvoiceId"] for r in life} == {f"OWN-2025-{m:02d}" for m in range(1, 13)}
 
 
