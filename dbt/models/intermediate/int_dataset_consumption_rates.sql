@@ -65,7 +65,10 @@ with_totals as (
     from with_policy
 ),
 
-units_of_production as (
+per_use as (
+    -- The policies that charge each use: the share is rate_part / rate_whole of the cost.
+    -- units_of_production: tokens / max(expected lifetime, tokens used so far by everyone);
+    -- full_reuse: tokens / tokens used by everyone; expense_on_first_use: all to the first use.
     select
         scenario,
         dataset_version,
@@ -75,42 +78,18 @@ units_of_production as (
         tokens_consumed,
         consumed_on,
         consumed_month as charge_month,
-        cast(tokens_consumed as hugeint) as rate_part,
-        cast(greatest(expected_lifetime_tokens, total_tokens) as hugeint) as rate_whole
+        cast(case when policy = 'expense_on_first_use' then 1 else tokens_consumed end as hugeint) as rate_part,
+        cast(
+            case policy
+                when 'units_of_production' then greatest(expected_lifetime_tokens, total_tokens)
+                when 'full_reuse' then total_tokens
+                else 1
+            end as hugeint
+        ) as rate_whole
     from with_totals
-    where policy = 'units_of_production'
-),
-
-full_reuse as (
-    select
-        scenario,
-        dataset_version,
-        policy,
-        consumer,
-        consumer_kind,
-        tokens_consumed,
-        consumed_on,
-        consumed_month as charge_month,
-        cast(tokens_consumed as hugeint) as rate_part,
-        cast(total_tokens as hugeint) as rate_whole
-    from with_totals
-    where policy = 'full_reuse'
-),
-
-expense_on_first_use as (
-    select
-        scenario,
-        dataset_version,
-        policy,
-        consumer,
-        consumer_kind,
-        tokens_consumed,
-        consumed_on,
-        consumed_month as charge_month,
-        cast(1 as hugeint) as rate_part,
-        cast(1 as hugeint) as rate_whole
-    from with_totals
-    where policy = 'expense_on_first_use' and use_rank = 1
+    where
+        policy in ('units_of_production', 'full_reuse')
+        or (policy = 'expense_on_first_use' and use_rank = 1)
 ),
 
 straight_line_datasets as (
@@ -175,11 +154,7 @@ straight_line as (
 ),
 
 unioned as (
-    select * from units_of_production
-    union all
-    select * from full_reuse
-    union all
-    select * from expense_on_first_use
+    select * from per_use
     union all
     select * from straight_line
 ),
