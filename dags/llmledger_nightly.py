@@ -2,6 +2,10 @@
 
     prepare -> list_new_files -> ingest_one (one mapped task per new file) -> ingested
             -> dbt (Astronomer Cosmos DbtTaskGroup) -> validate -> headline
+            dbt -> freshness (dbt source freshness per raw kind)
+
+A task that fails for good calls ``llmledger.alerts.on_failure_callback``: it logs which check
+failed and calls the notifier named by ``LLMLEDGER_ALERT_CALLBACK``, if any (README, "Alerts").
 
 Thin wiring: every task body is one call into ``llmledger.pipeline``, which runs and is tested
 without Airflow. The scheduler and dag-processor parse this file over and over, so nothing
@@ -39,6 +43,7 @@ from cosmos import (
 )
 
 from llmledger import airflow_runner as wiring
+from llmledger.alerts import on_failure_callback
 from llmledger.paths import Home
 
 log = logging.getLogger(__name__)
@@ -62,6 +67,8 @@ DEFAULT_ARGS: dict[str, Any] = {
     "owner": "llmledger",
     "retries": 2,
     "retry_delay": timedelta(minutes=5),
+    # Logs the failing check and calls the team's notifier (LLMLEDGER_ALERT_CALLBACK).
+    "on_failure_callback": on_failure_callback,
 }
 FAIL_FAST = FailFastOnBadInput()
 
@@ -172,6 +179,13 @@ def llmledger_nightly() -> None:
 
         log.info("mart checks:\n%s", pipeline.validate(_home()).report())
 
+    # dbt opens warehouse.duckdb to run the freshness queries: the one-slot pool.
+    @task(pool=wiring.WAREHOUSE_POOL, retry_policy=FAIL_FAST)
+    def freshness() -> None:
+        from llmledger import pipeline
+
+        log.info("source freshness:\n%s", pipeline.freshness(_home()).report())
+
     @task(pool=wiring.WAREHOUSE_POOL)
     def headline() -> str:
         from llmledger import pipeline
@@ -183,7 +197,9 @@ def llmledger_nightly() -> None:
     new_files = list_new_files()
     prepare() >> new_files
     done = ingested(ingest_one.expand(path=new_files))
-    done >> _dbt_task_group(_home()) >> validate() >> headline()
+    dbt = _dbt_task_group(_home())
+    done >> dbt >> validate() >> headline()
+    dbt >> freshness()
 
 
 llmledger_nightly()

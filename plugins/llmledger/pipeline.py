@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from llmledger.paths import Home
 
 if TYPE_CHECKING:
+    from llmledger.freshness import FreshnessResult
     from llmledger.validation.marts import MartValidationResult
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,14 @@ def validate(home: Home) -> MartValidationResult:
     return validate_marts(home)
 
 
+def freshness(home: Home) -> FreshnessResult:
+    """``dbt source freshness`` per raw kind with the thresholds of ``config/freshness.yaml``
+    (raises ``llmledger.freshness.FreshnessFailed`` naming every stale source)."""
+    from llmledger.freshness import check_freshness
+
+    return check_freshness(home)
+
+
 def headline(home: Home) -> str:
     """The data-versus-training table per model generation, as text."""
     from llmledger import summary
@@ -84,6 +93,7 @@ def run_in_process(home: Home) -> str:
         log.info("%s", ingest_one(home, path)["summary"])
     build(home)
     log.info("mart checks:\n%s", validate(home).report())
+    log.info("source freshness:\n%s", freshness(home).report())
     return headline(home)
 
 
@@ -95,6 +105,7 @@ _INPUT_ERRORS = (
     ("llmledger.config", "ConfigError"),
     ("llmledger.warehouse", "BuildFailed"),
     ("llmledger.validation.marts", "ValidationFailed"),
+    ("llmledger.freshness", "FreshnessFailed"),
 )
 
 

@@ -16,7 +16,7 @@ from llmledger.paths import Home
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILE = DAGS_FOLDER / "llmledger_nightly.py"
-WAREHOUSE_TASKS_OUTSIDE_DBT = {"validate", "headline"}
+WAREHOUSE_TASKS_OUTSIDE_DBT = {"validate", "headline", "freshness"}
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +112,25 @@ def test_task_order(dag):
     assert tasks["validate"].upstream_task_ids == dbt_leaves
     assert tasks["headline"].upstream_task_ids == {"validate"}
     assert tasks["headline"].downstream_task_ids == set()
+    assert tasks["freshness"].upstream_task_ids == dbt_leaves
+    assert tasks["freshness"].downstream_task_ids == set()
+
+
+def test_every_task_reports_its_failure_through_the_alert_callback(dag):
+    from llmledger import alerts
+
+    for task in dag.tasks:
+        callbacks = task.on_failure_callback
+        callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+        assert alerts.on_failure_callback in callbacks, task.task_id
+
+
+def test_stale_sources_fail_fast(dag):
+    from llmledger.freshness import FreshnessFailed, FreshnessResult
+
+    policy = dag.task_dict["freshness"].retry_policy
+    decision = policy.evaluate(FreshnessFailed(FreshnessResult(())), try_number=1, max_tries=3)
+    assert decision.action.value == "fail"
 
 
 def test_ingest_is_mapped_and_zero_new_files_still_builds(dag):
