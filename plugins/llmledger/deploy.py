@@ -9,7 +9,8 @@ long-running service starts. It
   ``AIRFLOW_ADMIN_PASSWORD``) into the password file of Airflow's ``SimpleAuthManager``
   (``AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE``), mode 0600, through JSON: the password
   never passes through a shell;
-- creates the LLM Ledger home (landing/, raw/, quarantine/, config/ with empty valid files...).
+- creates the LLM Ledger home (landing/, raw/, quarantine/, config/ with empty valid files...)
+  and a default ``config/freshness.yaml`` a team can edit.
 
 Plain functions, tested without Docker and without Airflow.
 """
@@ -24,6 +25,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from llmledger import freshness
 from llmledger.paths import Home
 
 # The secrets the compose deployment reads from .env: each must be set, long enough, and not a
@@ -105,7 +107,10 @@ def init(env: Mapping[str, str]) -> Home:
     write_admin_password(
         Path(passwords_file), env.get("AIRFLOW_ADMIN_USERNAME", ""), env["AIRFLOW_ADMIN_PASSWORD"]
     )
-    return Home.resolve(env.get("LLMLEDGER_HOME")).ensure()
+    home = Home.resolve(env.get("LLMLEDGER_HOME")).ensure()
+    # An editable copy of the freshness thresholds (the defaults apply without it).
+    freshness.write_default(home)
+    return home
 
 
 def main(argv: list[str] | None = None) -> int:

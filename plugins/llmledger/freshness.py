@@ -101,8 +101,8 @@ def load_thresholds(home: Home) -> dict[str, Threshold]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as err:
-        issue = ConfigIssue(FRESHNESS_FILE, None, None, None, f"valid YAML ({err})")
-        raise ConfigError([issue]) from err
+        not_yaml = ConfigIssue(FRESHNESS_FILE, None, None, None, f"valid YAML ({err})")
+        raise ConfigError([not_yaml]) from err
     if data is None:
         return thresholds
     if not isinstance(data, Mapping):

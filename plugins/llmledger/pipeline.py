@@ -34,9 +34,12 @@ def prepare(home: Home) -> None:
     config is invalid, before anything is ingested or built.
     """
     from llmledger import config
+    from llmledger.freshness import load_thresholds
 
     home.ensure()
     config.stage(home)
+    # Invalid freshness thresholds fail here too, before anything is ingested or built.
+    load_thresholds(home)
 
 
 def list_new_files(home: Home) -> list[str]:

@@ -54,6 +54,7 @@ def test_init_writes_the_admin_password_owner_only_and_keeps_other_users(tmp_pat
     assert stat.S_IMODE(passwords.stat().st_mode) == 0o600
     assert (home.root / "landing" / "billing").is_dir()
     assert (home.root / "config" / "policies.yaml").is_file()
+    assert (home.root / "config" / "freshness.yaml").is_file()
     assert [p.name for p in passwords.parent.iterdir()] == ["passwords.json"]  # no temp left
 
 
