@@ -108,6 +108,11 @@ def test_a_failed_dag_run_exits_non_zero_without_retrying(airflow_home, tmp_path
         f.write("no_such_policy: 1\n")
     assert airflow_runner.run_dag(home, airflow_home=airflow_home) != 0
     assert _last_run_state(-1) == "failed"
+    # The failure callback ran in the task and named the DAG, the task and the failing check.
+    [run_log] = (home.root / "logs").glob(f"{airflow_runner.DAG_ID}-*.log")
+    text = run_log.read_text()
+    assert "LLM Ledger: task prepare of DAG llmledger_nightly failed" in text
+    assert "failing check: config validation of config/policies.yaml" in text
 
 
 # The generator counts what it writes while writing it; the warehouse must arrive at the same
