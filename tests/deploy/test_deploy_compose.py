@@ -81,6 +81,7 @@ def test_every_service_is_there_with_health_checks_and_ordered_start(compose):
         "http://airflow-api-server:8080/"
     )
     assert re.fullmatch(r"postgres:\d+\.\d+(-\w+)?", services["postgres"]["image"])
+    assert "env_file" not in services["postgres"]  # it needs none of Airflow's secrets
     assert "postgres-db" in compose["volumes"]
 
 
@@ -168,6 +169,12 @@ def test_airflow_environment(compose):
     assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg://")
     assert "@postgres:5432/" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    # Airflow 3.3 derives a missing async URL as postgresql+asyncpg (not installed).
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] == env[
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
+    ].replace("postgresql+psycopg://", "postgresql+psycopg_async://")
+    lock = (REPO_ROOT / "requirements-deploy.lock").read_text()
+    assert "psycopg==" in lock
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == f"{PROJECT_IN_IMAGE}/dags"
     for key, value in TELEMETRY_OFF.items():
