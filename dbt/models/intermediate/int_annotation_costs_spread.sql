@@ -7,7 +7,7 @@
 -- credit note's negative lines weigh like positive ones; equally when every weight is 0).
 -- A line naming a project code that work lines of the invoice carry is spread over those
 -- lines only; otherwise over all the invoice's work lines. Splits are exact in 1e-10 USD
--- units, the remainder to the largest share, so the invoice's cost is conserved to the unit.
+-- units (magnitudes floored), the remainder to the largest weight, so the invoice's cost is conserved to the unit.
 with lines as (
     select * from {{ ref('int_annotation_lines_mapped') }}
 ),
@@ -36,8 +36,8 @@ candidates as (
         {{ to_units('invoice_level.cost_usd') }} as spread_units,
         work_lines.invoice_line_key as work_key,
         abs(coalesce({{ to_units('work_lines.cost_usd') }}, 0)) as weight,
-        work_lines.project_code is not distinct from invoice_level.project_code as same_project,
-        bool_or(work_lines.project_code is not distinct from invoice_level.project_code) over (
+        coalesce(work_lines.project_code = invoice_level.project_code, false) as same_project,
+        bool_or(coalesce(work_lines.project_code = invoice_level.project_code, false)) over (
             partition by invoice_level.invoice_line_key
         ) as project_has_work
     from invoice_level
@@ -59,11 +59,13 @@ targets as (
 ),
 
 floored as (
+    -- the magnitude is floored, so a discount splits exactly like a fee of the same size
+    -- (on every engine: floor of a negative would round away from zero)
     select
         *,
-        case
-            when total_weight = 0 then {{ prorate_units('spread_units', 1, 'target_count') }}
-            else {{ prorate_units('spread_units', 'weight', 'total_weight') }}
+        sign(spread_units) * case
+            when total_weight = 0 then {{ prorate_units('abs(spread_units)', 1, 'target_count') }}
+            else {{ prorate_units('abs(spread_units)', 'weight', 'total_weight') }}
         end as floor_units
     from targets
 ),
@@ -96,7 +98,7 @@ kept as (
     from classified
     left join received on classified.invoice_line_key = received.work_key
     -- an invoice-level line that was spread lives on in the work lines that received it
-    where classified.invoice_line_key not in (select distinct spread_key from shares)
+    where classified.invoice_line_key not in (select distinct shares.spread_key from shares)
 ),
 
 final as (

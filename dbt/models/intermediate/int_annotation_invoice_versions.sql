@@ -81,9 +81,9 @@ identity as (
     select
         kept.*,
         case
-            when revision < highest_revision then 'superseded'
-            when is_conflicting then 'rejected'
-            when copy_rank > 1 then 'duplicate'
+            when kept.revision < kept.highest_revision then 'superseded'
+            when kept.is_conflicting then 'rejected'
+            when kept.copy_rank > 1 then 'duplicate'
             else 'current'
         end as identity_status
     from kept
