@@ -328,9 +328,14 @@ def _row(mapping: VendorMapping, get: Any, vendor: str | None, line: int) -> dic
         values.update(line_kind="total", currency=currency, invoice_total=stated)
         return values
 
+    reduces = kind in _REDUCING_KINDS or document == "credit_note"
     with localcontext(MONEY_CONTEXT):
         base = quantity * n["unit_price"] if None not in (quantity, n["unit_price"]) else None
         fee, discount, tax = n["platform_fee"], n["discount"], n["tax"]
+        if reduces:
+            # A credit's fee and tax are reversed with it, whichever sign the vendor wrote
+            # them in (-2 hours with VAT -18.00, or 2 hours credited with VAT 18.00).
+            fee, tax = (None if v is None else abs(v) for v in (fee, tax))
         if fee is None and n["platform_fee_rate"] is not None and base is not None:
             fee = _cents(base * n["platform_fee_rate"] / _HUNDRED)
         if discount is None and n["discount_rate"] is not None and base is not None:
@@ -343,7 +348,6 @@ def _row(mapping: VendorMapping, get: Any, vendor: str | None, line: int) -> dic
         present = [p for p in parts if p is not None]
         computed = to_scale(sum(present, Decimal(0))) if present else None
     stated = n["line_total"]
-    reduces = kind in _REDUCING_KINDS or document == "credit_note"
     if reduces:
         computed = None if computed is None else -abs(computed)
         stated = None if stated is None else -abs(stated)
