@@ -198,7 +198,11 @@ def test_decisions(batch):
         ("CM-2002", "CM-2002_again.csv"),
         ("CM-2003", "CM-2003_a.csv"),
         ("CM-2003", "CM-2003_b.csv"),
+        ("CM-2004", "CM-2004.csv"),
     }
+    total = rejected["CM-2004", "CM-2004.csv"]
+    assert (total[0], total[8], total[10]) == ("crowdmint", "invoice_total_mismatch", 2)
+    assert "states a total of 390.00 EUR, but its lines sum to 384.00 EUR" in total[9]
     credit = rejected["CN-2099-1", "CN-2099-1.csv"]
     assert credit[8] == "unknown_referenced_invoice"
     assert "references invoice CM-2099 (not delivered)" in credit[9]
