@@ -1,6 +1,7 @@
 -- Annotation unit costs: what human data cost per unit, per vendor and unit type.
 -- Answers: how much do we pay per SFT item, preference comparison or annotator hour, per
---   vendor and quarter, platform fees and credits included?
+--   vendor and quarter, platform fees and credits included? Invoice-level fee, minimum,
+--   discount and tax lines are already spread into the units (fct_annotation_cost).
 -- Parameters (llmledger sql --param NAME=VALUE):
 --   quarter  only this quarter, e.g. 2026Q3 (default: every quarter)
 -- Marts: fct_annotation_cost.

@@ -155,3 +155,40 @@ def test_all_spend_lands_in_the_quarterly_allocation(demo_run):
     summary = demo_run["summary"]
     [(total,)] = _query(demo_run["home"], "select sum(cost_usd) from fct_quarterly_allocation")
     assert total == summary.total_effective_cost + summary.total_annotation_amount
+
+
+def test_human_data_cost_flows_from_invoices_into_the_data_share(demo_run):
+    """Invoice lines -> fct_annotation_cost -> dim_dataset -> amortization -> data share.
+
+    Each demo human dataset's own cost is exactly what its vendors invoiced (fees spread in);
+    units of production charge each generation own cost x tokens / expected lifetime tokens
+    (demo config: sft-human-v1 150M and 300M of 600M; pref-human-v1 60M and 120M of 360M;
+    redteam-v1 10M and 20M of 60M), e.g. gen2 = sft x 1/4 + pref x 1/6 + redteam x 1/6; that
+    is its data.human cost, inside fct_data_share.data_cost_usd."""
+    home = demo_run["home"]
+    invoiced = dict(
+        _query(
+            home,
+            "select dataset_version, sum(cost_usd) from fct_annotation_cost group by 1",
+        )
+    )
+    own = dict(_query(home, "select dataset_version, own_cost_usd from dim_dataset"))
+    assert set(invoiced) == {"sft-human-v1", "pref-human-v1", "redteam-v1"}
+    assert {d: own[d] for d in invoiced} == invoiced
+    human = dict(
+        _query(
+            home,
+            "select model_generation, cost_usd from fct_model_generation_cost "
+            "where activity = 'data.human'",
+        )
+    )
+    data_cost = dict(_query(home, "select model_generation, data_cost_usd from fct_data_share"))
+    for generation, k in (("gen2", 1), ("gen3", 2)):
+        expected = (
+            invoiced["sft-human-v1"] * k / 4
+            + invoiced["pref-human-v1"] * k / 6
+            + invoiced["redteam-v1"] * k / 6
+        )
+        # each charge is floored to 1e-10 per dataset
+        assert Decimal(0) <= expected - human[generation] <= Decimal("3e-10")
+        assert Decimal(0) < human[generation] < data_cost[generation]

@@ -111,10 +111,23 @@ def test_unit_economics(built):
             "from fct_annotation_unit_cost where quarter = '2026Q1'",
         )
     }
-    # per comparison: 6000 comparisons, 7200.00 USD -> 1.20 (discount and minimum shown apart)
-    assert unit["tessera", "human-pref-v1", "comparison"] == (D(6000), D(7200), D("1.2"))
-    assert unit["tessera", "human-pref-v1", "discount"][1] == D(-300)
-    assert unit["tessera", "human-pref-v1", "minimum"][1] == D(1300)
+    # per comparison, the invoice-level lines spread onto the comparisons they concern (both
+    # name PREF-CHAT, so the SFT line of TS-2026-01 receives nothing):
+    # TS-2026-01: 6000.00 - 300.00 discount = 5700.00 for 5000; TS-2026-02: 1200.00 + 1300.00
+    # minimum = 2500.00 for 1000 -> 8200.00 / 6000 = 1.3666666667
+    assert unit["tessera", "human-pref-v1", "comparison"] == (
+        D(6000),
+        D(8200),
+        D("1.3666666667"),
+    )
+    assert ("tessera", "human-pref-v1", "discount") not in unit
+    assert ("tessera", "human-pref-v1", "minimum") not in unit
+    [(line_cost, spread)] = rows(
+        con,
+        "select line_cost_usd, allocated_overhead_usd from fct_annotation_unit_cost "
+        "where vendor = 'tessera' and unit_type = 'comparison'",
+    )
+    assert (line_cost, spread) == (D(7200), D(1000))  # -300 + 1300
     # per SFT example: 280 examples, 5180.00 -> 18.50
     assert unit["tessera", "human-sft-v1", "example"] == (D(280), D(5180), D("18.5"))
     # per task net of the credit note: 400 - 40 tasks, 1296.00 - 129.60 = 1166.40 -> 3.24

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from llmledger import config
-from llmledger.ingest.invoices import KnownInvoice, check_invoices, parse
+from llmledger.ingest.invoices import check_invoices, parse
 from llmledger.paths import Home
 from llmledger.vendor_mappings import mapping_for
 
@@ -20,9 +20,9 @@ HEADER = (
 )
 
 
-def _checked(text: str, known=None):
+def _checked(text: str):
     parsed = parse(text, CROWDMINT, "crowdmint")
-    check_invoices(parsed, known or {})
+    check_invoices(parsed)
     return parsed
 
 
@@ -52,23 +52,24 @@ def test_a_rejected_line_makes_the_invoice_incomplete_so_it_is_quarantined_whole
     assert "line(s) 3 of it were rejected" in parsed.rejected[0].message
 
 
-def test_credit_note_for_an_unknown_invoice_is_quarantined_with_the_reason():
+def test_credit_note_is_loaded_whatever_arrived_before_it():
+    """Whether its invoice is known is decided in the warehouse over every delivery
+    (tests/e2e/test_vendor_invoice_order.py): ingest alone cannot know what a parallel task
+    is loading. -(4 x 2.50 + 20 %) = -12.00 EUR."""
     text = HEADER + "Credit note;CN-1;CM-404;15.02.2026;1;SFT-GEN;w;Task;4;2,50;12,00;EUR;12,00\n"
-    [rejected] = _checked(text).rejected
-    assert rejected.reason_code == "unknown_referenced_invoice"
-    assert "CM-404" in rejected.message
-    # the same credit note once CM-404 is loaded: -(4 x 2.50 + 20 %) = -12.00
-    [record] = _checked(text, {("crowdmint", "CM-404"): KnownInvoice(0, "x.csv")}).records
+    parsed = _checked(text)
+    assert parsed.rejected == []
+    [record] = parsed.records
     assert record.values["amount"] == Decimal("-12")
     assert record.values["invoice_total"] == Decimal("-12")
+    assert record.values["references_invoice"] == "CM-404"
 
 
-def test_duplicate_invoice_id_needs_a_higher_declared_revision():
-    text = HEADER + "Invoice;CM-7;;31.01.2026;1;SFT-GEN;w;Task;1;2,50;3,00;EUR;3,00\n"
-    known = {("crowdmint", "CM-7"): KnownInvoice(0, "landing/invoices/crowdmint/a.csv")}
-    [rejected] = _checked(text, known).rejected
-    assert rejected.reason_code == "duplicate_invoice"
-    assert "landing/invoices/crowdmint/a.csv" in rejected.message
+def test_credit_note_naming_no_invoice_is_quarantined_whole():
+    text = HEADER + "Credit note;CN-2;;15.02.2026;1;SFT-GEN;w;Task;4;2,50;12,00;EUR;12,00\n"
+    [rejected] = _checked(text).rejected
+    assert rejected.reason_code == "credit_note_without_reference"
+    assert "CN-2" in rejected.message
 
 
 def test_percentage_fee_and_decimal_comma():
@@ -102,3 +103,92 @@ def test_shipped_mappings_are_valid(tmp_path: Path):
     home = Home(tmp_path).ensure()
     shutil.copytree(FIXTURE / "config", home.config, dirs_exist_ok=True)
     assert set(config.load_config(home).vendor_mappings) == {"crowdmint", "tessera", "quillhours"}
+
+
+TESSERA = mapping_for(FIXTURE / "config", "tessera")
+QUILLHOURS = mapping_for(FIXTURE / "config", "quillhours")
+
+
+def _tessera(document: dict) -> list[dict]:
+    import json
+
+    parsed = parse(json.dumps(document), TESSERA, "tessera")
+    check_invoices(parsed)
+    assert parsed.rejected == []
+    return [r.values for r in parsed.records]
+
+
+def test_tessera_non_usd_invoice_with_a_platform_fee_line():
+    """EUR: 500 comparisons x 1.10 = 550.00, platform fee line 55.00; amount_due 605.00."""
+    lines = _tessera(
+        {
+            "vendor": "tessera",
+            "invoice_number": "TS-EU-1",
+            "issued": "2026-03-02",
+            "currency": "EUR",
+            "amount_due": "605.00",
+            "lines": [
+                {"id": "1", "type": "service", "project": "PREF-CHAT", "sku": "PAIRWISE"}
+                | {"qty": 500, "rate": "1.10", "amount": "550.00"},
+                {"id": "2", "type": "platform_fee", "amount": "55.00"},
+            ],
+        }
+    )
+    assert [(v["line_kind"], v["unit_type"], v["amount"], v["currency"]) for v in lines] == [
+        ("work", "comparison", Decimal("550"), "EUR"),
+        ("fee", None, Decimal("55"), "EUR"),
+    ]
+    assert {v["invoice_total"] for v in lines} == {Decimal("605")}
+
+
+def test_tessera_credit_memo_and_revision():
+    """A credit memo on TS-2026-01: 2 SFT examples x 18.50 = -37.00; its revision 1 keeps
+    the revision it declares."""
+    document = {
+        "vendor": "tessera",
+        "invoice_number": "TS-CM-1",
+        "document": "Credit memo",
+        "corrects": "TS-2026-01",
+        "revision": 1,
+        "issued": "2026-02-20",
+        "currency": "USD",
+        "amount_due": "37.00",
+        "lines": [
+            {"id": "1", "type": "service", "project": "SFT-GEN", "sku": "SFT_EXAMPLE"}
+            | {"qty": 2, "rate": "18.50", "amount": "37.00"}
+        ],
+    }
+    [line] = _tessera(document)
+    assert (line["document_type"], line["references_invoice"], line["revision"]) == (
+        "credit_note",
+        "TS-2026-01",
+        1,
+    )
+    assert (line["quantity"], line["amount"], line["invoice_total"]) == (
+        Decimal(2),
+        Decimal("-37"),
+        Decimal("-37"),
+    )
+
+
+def test_quillhours_credit_row_and_agency_fee():
+    """GBP timesheet: 10 h x 45.00 + VAT 90.00 = 540.00; -2 h written off with their VAT
+    = -108.00 (a credit); agency fee 50.00; TOTAL 540 - 108 + 50 = 482.00."""
+    parsed = parse(
+        "Timesheet,Submitted,Week ending,Contractor,Entry,Project,Hours,Rate,VAT,Amount\n"
+        "QH-0150,28/02/2026,07/02/2026,A. Osei,time,RED-TEAM,10,45.00,90.00,540.00\n"
+        "QH-0150,28/02/2026,14/02/2026,A. Osei,time,RED-TEAM,-2,45.00,-18.00,-108.00\n"
+        "QH-0150,28/02/2026,,,Agency fee,,,,,50.00\n"
+        "QH-0150,28/02/2026,,,TOTAL,,,,,482.00\n",
+        QUILLHOURS,
+        "quillhours",
+    )
+    check_invoices(parsed)
+    assert parsed.rejected == [] and parsed.rows_skipped == 1
+    lines = [r.values for r in parsed.records]
+    assert [(v["line_kind"], v["quantity"], v["amount"], v["currency"]) for v in lines] == [
+        ("work", Decimal(10), Decimal("540"), "GBP"),
+        ("credit", Decimal(2), Decimal("-108"), "GBP"),
+        ("fee", None, Decimal("50"), "GBP"),
+    ]
+    assert {v["invoice_total"] for v in lines} == {Decimal("482")}

@@ -10,7 +10,9 @@ direct_costs as (
 ),
 
 annotation as (
-    select * from {{ ref('int_annotation_lines_mapped') }}
+    -- invoice-level fees, minimums, discounts and taxes follow the work lines they were
+    -- spread over, so they reach the dataset the work produced
+    select * from {{ ref('int_annotation_costs_spread') }}
 ),
 
 unioned as (

@@ -1,5 +1,9 @@
+-- One row per vendor x invoice x dataset x unit type x quarter. cost_usd includes the
+-- invoice-level lines (fees, minimums, discounts, taxes) spread over the work lines
+-- (int_annotation_costs_spread): line_cost_usd is what the work lines say themselves,
+-- allocated_overhead_usd what they received; per invoice the rows sum to the invoice.
 with lines as (
-    select * from {{ ref('int_annotation_lines_mapped') }}
+    select * from {{ ref('int_annotation_costs_spread') }}
 ),
 
 final as (
@@ -15,7 +19,9 @@ final as (
         cast(
             case when sum(quantity) = 0 then null else sum(cost_usd) / sum(quantity) end
             as decimal(38, 10)
-        ) as unit_cost_usd
+        ) as unit_cost_usd,
+        sum(line_cost_usd) as line_cost_usd,
+        sum(allocated_overhead_usd) as allocated_overhead_usd
     from lines
     group by vendor, invoice_id, coalesce(dataset_version, 'unmapped'), unit_type, quarter
 )

@@ -37,6 +37,10 @@ annotation as (
     select * from {{ ref('fct_annotation_cost') }}
 ),
 
+invoice_versions as (
+    select * from {{ ref('int_annotation_invoice_versions') }}
+),
+
 datasets as (
     select * from {{ ref('dim_dataset') }}
 ),
@@ -388,6 +392,19 @@ data_cost_conservation_by_policy as (
     group by totals.policy
 ),
 
+annotation_invoice_not_counted as (
+    -- Warn on every invoice delivery the warehouse does not count (rpt_rejected_invoices),
+    -- except an identical copy of an invoice already counted: nothing is missing there.
+    select
+        'annotation_invoice_not_counted' as check_name,
+        'warn' as severity,
+        vendor || ' ' || invoice_id || ' (' || reason_code || ', ' || _source_file || ')' as scope,
+        cast(0 as decimal(38, 10)) as expected,
+        coalesce(amount, 0) as actual
+    from invoice_versions
+    where status in ('duplicate', 'rejected') and not is_identical_copy
+),
+
 unioned as (
     select * from pool_conservation
     union all
@@ -418,6 +435,8 @@ unioned as (
     select * from dataset_balance_by_policy_not_negative
     union all
     select * from data_cost_conservation_by_policy
+    union all
+    select * from annotation_invoice_not_counted
 ),
 
 final as (

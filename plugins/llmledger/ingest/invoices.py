@@ -15,9 +15,13 @@ stored negative, their quantity as the positive count it concerns (dbt signs it)
 
 Whole-invoice checks (:func:`check_invoices`), each quarantining every line of the invoice
 with a reason: the lines must sum to each stated total per currency to the cent
-(``invoice_total_mismatch``); an invoice id already loaded for the vendor is rejected unless
-this file declares a higher revision (``duplicate_invoice``); a credit note must reference an
-invoice of the same vendor that is loaded or in the same file (``unknown_referenced_invoice``).
+(``invoice_total_mismatch``); the lines must agree on revision and document type
+(``inconsistent_invoice``); a credit note must name the invoice it corrects
+(``credit_note_without_reference``). These depend on the file alone. Checks that depend on
+other files (a duplicate invoice id, a revision superseding an earlier one, a credit note
+whose invoice is unknown) are decided in the warehouse over every delivery
+(``int_annotation_invoice_versions``), so the outcome never depends on the order in which
+parallel ingest tasks load the files.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from pathlib import Path
 from typing import Any
 
 from llmledger.ingest.common import (
@@ -325,9 +328,14 @@ def _row(mapping: VendorMapping, get: Any, vendor: str | None, line: int) -> dic
         values.update(line_kind="total", currency=currency, invoice_total=stated)
         return values
 
+    reduces = kind in _REDUCING_KINDS or document == "credit_note"
     with localcontext(MONEY_CONTEXT):
         base = quantity * n["unit_price"] if None not in (quantity, n["unit_price"]) else None
         fee, discount, tax = n["platform_fee"], n["discount"], n["tax"]
+        if reduces:
+            # A credit's fee and tax are reversed with it, whichever sign the vendor wrote
+            # them in (-2 hours with VAT -18.00, or 2 hours credited with VAT 18.00).
+            fee, tax = (None if v is None else abs(v) for v in (fee, tax))
         if fee is None and n["platform_fee_rate"] is not None and base is not None:
             fee = _cents(base * n["platform_fee_rate"] / _HUNDRED)
         if discount is None and n["discount_rate"] is not None and base is not None:
@@ -340,7 +348,6 @@ def _row(mapping: VendorMapping, get: Any, vendor: str | None, line: int) -> dic
         present = [p for p in parts if p is not None]
         computed = to_scale(sum(present, Decimal(0))) if present else None
     stated = n["line_total"]
-    reduces = kind in _REDUCING_KINDS or document == "credit_note"
     if reduces:
         computed = None if computed is None else -abs(computed)
         stated = None if stated is None else -abs(stated)
@@ -384,38 +391,7 @@ def _row(mapping: VendorMapping, get: Any, vendor: str | None, line: int) -> dic
 # ----------------------------------------------------------------------------- invoice checks
 
 
-@dataclass(frozen=True)
-class KnownInvoice:
-    """An invoice already in the raw layer."""
-
-    revision: int
-    source_file: str
-
-
-def known_invoices(raw_dir: Path, exclude_sha: str | None = None) -> dict[tuple, KnownInvoice]:
-    """``(vendor lower-cased, invoice_id) -> latest loaded revision`` from the raw Parquet.
-
-    Files written before the revision column existed count as revision 0.
-    """
-    import pyarrow.parquet as pq
-
-    known: dict[tuple, KnownInvoice] = {}
-    if not raw_dir.is_dir():
-        return known
-    for path in sorted(raw_dir.glob("*.parquet")):
-        if path.stem == exclude_sha or path.name.startswith("_"):
-            continue
-        table = pq.read_table(path)
-        names = table.column_names
-        for row in table.to_pylist():
-            key = (str(row["vendor"]).lower(), row["invoice_id"])
-            revision = (row.get("revision") if "revision" in names else None) or 0
-            if key not in known or known[key].revision < revision:
-                known[key] = KnownInvoice(revision, row["_source_file"])
-    return known
-
-
-def check_invoices(parsed: InvoiceParsed, known: dict[tuple, KnownInvoice]) -> list[bool]:
+def check_invoices(parsed: InvoiceParsed) -> list[bool]:
     """Quarantine whole invoices that fail a check; returns the keep-mask of ``parsed.records``.
 
     Updates ``parsed`` in place: rejected lines are appended to ``parsed.rejected``; the total
@@ -430,13 +406,12 @@ def check_invoices(parsed: InvoiceParsed, known: dict[tuple, KnownInvoice]) -> l
     rejected_lines: dict[tuple, list[int]] = defaultdict(list)
     for line, key in parsed.invoice_of.items():
         rejected_lines[key].append(line)
-    in_file = set(groups)
 
     failed: dict[tuple, RowError] = {}
     for key in sorted(set(groups) | set(totals)):
         lines = [parsed.records[i] for i in groups.get(key, [])]
         problem = _invoice_problem(key, lines, totals.get(key, []), rejected_lines.get(key, []))
-        problem = problem or _identity_problem(key, lines, known, in_file)
+        problem = problem or _reference_problem(key, lines)
         if problem is not None:
             failed[key] = problem
 
@@ -526,28 +501,11 @@ def _invoice_problem(
     return None
 
 
-def _identity_problem(
-    key: tuple, lines: list[Record], known: dict[tuple, KnownInvoice], in_file: set[tuple]
-) -> RowError | None:
+def _reference_problem(key: tuple, lines: list[Record]) -> RowError | None:
     vendor, invoice_id = key
-    if not lines:
+    if not lines or lines[0].values.get("document_type") != "credit_note":
         return None
-    revision = lines[0].values.get("revision")
-    earlier = known.get(key)
-    if earlier is not None and (revision or 0) <= earlier.revision:
-        return RowError(
-            "duplicate_invoice",
-            "invoice_id",
-            invoice_id,
-            f"a new invoice id, or a revision above {earlier.revision}",
-            f"invoice {invoice_id} of {vendor} was already loaded from {earlier.source_file} "
-            f"(revision {earlier.revision}); this file declares revision {revision or 0}, so it "
-            "does not supersede it — deliver a corrected invoice as a declared revision with a "
-            "higher revision number",
-        )
-    is_credit_note = lines[0].values.get("document_type") == "credit_note"
-    references = {r.values["references_invoice"] for r in lines} - {None}
-    if is_credit_note and not references:
+    if not {r.values["references_invoice"] for r in lines} - {None}:
         return RowError(
             "credit_note_without_reference",
             "references_invoice",
@@ -555,15 +513,4 @@ def _identity_problem(
             "the id of the invoice the credit note corrects",
             f"credit note {invoice_id} of {vendor} names no invoice it corrects",
         )
-    for reference in sorted(references):
-        if (vendor, reference) not in known and (vendor, reference) not in in_file:
-            return RowError(
-                "unknown_referenced_invoice",
-                "references_invoice",
-                reference,
-                f"an invoice of {vendor} that is already loaded or in the same file",
-                f"{'credit note' if is_credit_note else 'invoice'} {invoice_id} of {vendor} "
-                f"references invoice {reference}, which is not loaded; deliver that invoice "
-                "first, then this file again",
-            )
     return None

@@ -367,10 +367,10 @@ def _load(
         parsed.records = [r for r, kept in zip(parsed.records, keep, strict=True) if kept]
         table = table.filter(pa.array(keep))
     if kind == "annotation_invoice":
-        from llmledger.ingest.invoices import InvoiceParsed, check_invoices, known_invoices
+        from llmledger.ingest.invoices import InvoiceParsed, check_invoices
 
         if isinstance(parsed, InvoiceParsed):
-            check_invoices(parsed, known_invoices(home.raw_dir(kind), exclude_sha=sha))
+            check_invoices(parsed)
             rows = [
                 {**record.values, **lineage, "_source_row": record.line}
                 for record in parsed.records
