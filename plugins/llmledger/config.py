@@ -1037,6 +1037,10 @@ def stage(home: Home | str | os.PathLike[str]) -> Config:
             home.staged_config / f"{name}.parquet",
             lambda tmp, s=schema, c=columns: pq.write_table(pa.table(c, schema=s), tmp),
         )
+    # Closed quarters are staged beside the config: dbt reads both on every build.
+    from llmledger import periods
+
+    periods.stage(home)
     return config
 
 

@@ -388,6 +388,41 @@ data_cost_conservation_by_policy as (
     group by totals.policy
 ),
 
+spend_ledger as (
+    select * from {{ ref('int_spend_ledger') }}
+),
+
+incurred_by_quarter as (
+    select
+        quarter,
+        sum(cost_usd) as cost_usd
+    from spend_ledger
+    group by quarter
+),
+
+posted_by_charge_quarter as (
+    select
+        quarter,
+        sum(cost_usd) as cost_usd
+    from quarterly
+    group by quarter
+),
+
+charge_period_total as (
+    -- Per charge quarter, what the books post (frozen in closed snapshots + prior-period
+    -- adjustments + open quarters) equals the spend incurred in it: a close never loses or
+    -- doubles a dollar.
+    select
+        'charge_period_total' as check_name,
+        'fail' as severity,
+        coalesce(incurred.quarter, posted.quarter) as scope,
+        coalesce(incurred.cost_usd, 0) as expected,
+        coalesce(posted.cost_usd, 0) as actual
+    from incurred_by_quarter as incurred
+    full outer join posted_by_charge_quarter as posted
+        on incurred.quarter = posted.quarter
+),
+
 unioned as (
     select * from pool_conservation
     union all
@@ -418,6 +453,8 @@ unioned as (
     select * from dataset_balance_by_policy_not_negative
     union all
     select * from data_cost_conservation_by_policy
+    union all
+    select * from charge_period_total
 ),
 
 final as (
