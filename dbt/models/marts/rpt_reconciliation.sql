@@ -49,6 +49,10 @@ quarterly as (
     select * from {{ ref('fct_quarterly_allocation') }}
 ),
 
+spend_ledger as (
+    select * from {{ ref('int_spend_ledger') }}
+),
+
 ingest_files as (
     select * from {{ ref('stg_ingest__files') }}
 ),
@@ -214,7 +218,12 @@ spend_fully_attributed as (
         'fail' as severity,
         'all spend' as scope,
         (select coalesce(sum(effective_cost_usd), 0) from billing)
-        + (select coalesce(sum(cost_usd), 0) from annotation_lines) as expected,
+        + (select coalesce(sum(cost_usd), 0) from annotation_lines)
+        -- dataset licences (datasets.csv) are spend recorded in config, not in a bill
+        + (
+            select coalesce(sum(cost_usd), 0) from spend_ledger
+            where cost_source = 'licence'
+        ) as expected,
         (select coalesce(sum(cost_usd), 0) from quarterly) as actual
 ),
 
@@ -386,10 +395,6 @@ data_cost_conservation_by_policy as (
     left join latest_balance_by_policy as latest
         on totals.policy = latest.policy and totals.dataset_version = latest.dataset_version
     group by totals.policy
-),
-
-spend_ledger as (
-    select * from {{ ref('int_spend_ledger') }}
 ),
 
 incurred_by_quarter as (
