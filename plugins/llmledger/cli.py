@@ -255,11 +255,76 @@ def cmd_report(args: argparse.Namespace, home: Home) -> int:
 
     if not args.quarter:
         raise UserError("give the quarter to review: --quarter YYYYQn (e.g. 2026Q3)")
+    frozen = _frozen_report(home, args.quarter, args.out)
+    if frozen is not None:
+        print(frozen)
+        return EXIT_OK
     try:
         report = build_report(home, args.quarter, args.out)
     except QuarterError as exc:
         raise UserError(str(exc)) from exc
     print(report.summary())
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------
+# periods: close / reopen
+
+
+def _frozen_report(home: Home, quarter: str, out: str | None) -> str | None:
+    """A closed quarter's review is the one frozen at its close (byte for byte); ``None`` for
+    an open quarter."""
+    from llmledger import periods
+
+    try:
+        period = periods.closed_period(home, quarter)
+        if period is None:
+            return None
+        files = periods.frozen_report(home, quarter, Path(out) if out else None)
+    except periods.PeriodError as exc:
+        raise UserError(str(exc)) from exc
+    html = next((f for f in files or [] if f.suffix == ".html"), None)
+    return (
+        f"report {period.quarter}: {html}\n"
+        f"quarter {period.quarter} is closed: this is its review as frozen at the close "
+        f"({period.closed_at:%Y-%m-%d %H:%M:%S} UTC by {period.closed_by}), {len(files or [])} "
+        f"file(s) copied from {period.folder / 'report'}"
+    )
+
+
+def cmd_close(args: argparse.Namespace, home: Home) -> int:
+    from llmledger import periods
+
+    if not args.quarter:
+        raise UserError("give the quarter to close: --quarter YYYYQn (e.g. 2026Q3)")
+    try:
+        period = periods.close(home, args.quarter)
+    except periods.PeriodError as exc:
+        raise UserError(str(exc)) from exc
+    manifest = periods.verify(home, period.quarter)
+    print(
+        f"closed {period.quarter} at {period.closed_at:%Y-%m-%d %H:%M:%S} UTC by "
+        f"{period.closed_by}: {len(manifest['files'])} file(s) in {period.folder} "
+        f"(sha256 of each in {periods.MANIFEST}); logged in {periods.log_path(home)}.\n"
+        f"Cost that arrives later for {period.quarter} posts to the first open quarter as a "
+        "prior-period adjustment (fct_prior_period_adjustment) after the next build."
+    )
+    return EXIT_OK
+
+
+def cmd_reopen(args: argparse.Namespace, home: Home) -> int:
+    from llmledger import periods
+
+    if not args.quarter:
+        raise UserError("give the quarter to reopen: --quarter YYYYQn (e.g. 2026Q3)")
+    try:
+        archive = periods.reopen(home, args.quarter, args.reason or "")
+    except periods.PeriodError as exc:
+        raise UserError(str(exc)) from exc
+    print(
+        f"reopened {args.quarter}: snapshot moved to {archive} (kept for audit); logged in "
+        f"{periods.log_path(home)}. Run `llmledger build` to rebuild the quarter live."
+    )
     return EXIT_OK
 
 
@@ -348,9 +413,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("close", parents=[common], help="close a quarter (issue 7)")
+    p = sub.add_parser(
+        "close",
+        parents=[common],
+        help="close a quarter: snapshot its marts and report (needs a current, reconciled build)",
+    )
     p.add_argument("--quarter", metavar="YYYYQn")
-    p.set_defaults(func=cmd_not_implemented)
+    p.set_defaults(func=cmd_close)
+
+    p = sub.add_parser(
+        "reopen", parents=[common], help="reopen a closed quarter (logged, with a reason)"
+    )
+    p.add_argument("--quarter", metavar="YYYYQn")
+    p.add_argument("--reason", metavar="TEXT", help="why the quarter is reopened (required)")
+    p.set_defaults(func=cmd_reopen)
 
     p = sub.add_parser(
         "demo", parents=[common], help="generate the demo organisation's data and run everything"

@@ -13,6 +13,7 @@ staged Parquet that dbt reads never leave the default to be applied twice.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import os
 import re
@@ -159,6 +160,11 @@ class Dataset:
     amortization_policy: str
     description: str | None
     useful_life_months: int | None = None
+    # A licence bought for this dataset version: part of its own cost (data.acquisition),
+    # converted to USD at the fx_rates.csv rate of licence_date; currency empty -> USD.
+    licence_cost: Decimal | None = None
+    licence_currency: str | None = None
+    licence_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,9 @@ class DatasetConsumption:
     consumer_kind: str
     tokens_consumed: int
     consumed_on: date
+    # Derived datasets only: the share of the parent used. With tokens_consumed empty it gives
+    # tokens_consumed = floor(share x the parent's tokens), resolved by load_config.
+    share: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -389,6 +398,26 @@ TABLES: dict[str, Table] = {
                     help="straight_line: months its cost is spread over, from its first use; "
                     "empty -> policies.default_useful_life_months",
                 ),
+                Column(
+                    "licence_cost",
+                    "decimal",
+                    False,
+                    minimum=_ZERO,
+                    help="licence paid for this version, in licence_currency; part of its own "
+                    "cost (data.acquisition), amortized like the rest",
+                ),
+                Column(
+                    "licence_currency",
+                    required=False,
+                    help="ISO 4217 code; empty -> USD; needs an fx_rates.csv rate on or before "
+                    "licence_date",
+                ),
+                Column(
+                    "licence_date",
+                    "date",
+                    False,
+                    help="when the licence cost was incurred (required with licence_cost)",
+                ),
             ),
             ("dataset_version",),
             "One row per dataset version (an asset whose cost is amortized over its consumers).",
@@ -400,8 +429,25 @@ TABLES: dict[str, Table] = {
                 Column("dataset_version", help="the dataset consumed (must be in datasets.csv)"),
                 Column("consumer", help="a model generation or a dataset derived from it"),
                 Column("consumer_kind", choices=("model_generation", "dataset")),
-                Column("tokens_consumed", "int", minimum=_ZERO, min_exclusive=True),
+                Column(
+                    "tokens_consumed",
+                    "int",
+                    False,
+                    minimum=_ZERO,
+                    min_exclusive=True,
+                    help="empty only for a derived dataset with a share",
+                ),
                 Column("consumed_on", "date"),
+                Column(
+                    "share",
+                    "decimal",
+                    False,
+                    minimum=_ZERO,
+                    min_exclusive=True,
+                    maximum=_ONE,
+                    help="derived datasets: share of the parent used; tokens_consumed empty -> "
+                    "floor(share x the parent's tokens)",
+                ),
             ),
             ("dataset_version", "consumer"),
             "Who used which dataset: training runs and derived datasets (the lineage, "
@@ -936,6 +982,98 @@ def _check_lineage_cycles(consumption: _Parsed, issues: _Issues) -> None:
             visit(node)
 
 
+def _resolve_parent_shares(parsed: Mapping[str, _Parsed], issues: _Issues) -> None:
+    """Each consumption row needs tokens_consumed, or (derived datasets) a share of the parent
+    that gives it: tokens_consumed = floor(share x the parent's tokens)."""
+    tokens = {row.dataset_version: row.tokens for row in parsed["datasets"].rows}
+    consumption = parsed["dataset_consumption"]
+    for i, (row, line) in enumerate(zip(consumption.rows, consumption.lines, strict=True)):
+        if row.share is not None and row.consumer_kind != "dataset":
+            issues.add(
+                "dataset_consumption.csv",
+                line,
+                "share",
+                str(row.share),
+                "empty for a model_generation consumer (share is for derived datasets)",
+            )
+        elif row.share is not None and row.tokens_consumed is not None:
+            issues.add(
+                "dataset_consumption.csv",
+                line,
+                "share",
+                str(row.share),
+                "empty when tokens_consumed is given (give one of them)",
+            )
+        elif row.share is None and row.tokens_consumed is None:
+            issues.add(
+                "dataset_consumption.csv",
+                line,
+                "tokens_consumed",
+                None,
+                "an integer > 0 (or, for a derived dataset, a share in (0, 1])",
+            )
+        elif row.tokens_consumed is None and row.dataset_version in tokens:
+            derived = int(row.share * tokens[row.dataset_version])  # floor: both are >= 0
+            if derived <= 0:
+                issues.add(
+                    "dataset_consumption.csv",
+                    line,
+                    "share",
+                    str(row.share),
+                    f"a share of {row.dataset_version}'s {tokens[row.dataset_version]} tokens "
+                    "that is at least one token",
+                )
+            else:
+                consumption.rows[i] = dataclasses.replace(row, tokens_consumed=derived)
+
+
+def _check_licences(parsed: Mapping[str, _Parsed], issues: _Issues) -> None:
+    """A licence cost needs its date and a rate for its currency on or before that date."""
+    rates: dict[str, list[date]] = {}
+    for rate in parsed["fx_rates"].rows:
+        rates.setdefault(rate.currency, []).append(rate.rate_date)
+    datasets = parsed["datasets"]
+    for i, (row, line) in enumerate(zip(datasets.rows, datasets.lines, strict=True)):
+        if row.licence_cost is None:
+            for name in ("licence_currency", "licence_date"):
+                if getattr(row, name) is not None:
+                    issues.add(
+                        "datasets.csv",
+                        line,
+                        name,
+                        str(getattr(row, name)),
+                        "empty when licence_cost is empty",
+                    )
+            continue
+        if row.licence_date is None:
+            issues.add(
+                "datasets.csv",
+                line,
+                "licence_date",
+                None,
+                f"a date YYYY-MM-DD (licence_cost is {row.licence_cost})",
+            )
+            continue
+        currency = row.licence_currency or "USD"
+        if currency != "USD" and not _CURRENCY.fullmatch(currency):
+            issues.add(
+                "datasets.csv",
+                line,
+                "licence_currency",
+                currency,
+                "a three-letter ISO 4217 code, e.g. EUR",
+            )
+        elif currency != "USD" and not any(d <= row.licence_date for d in rates.get(currency, [])):
+            issues.add(
+                "datasets.csv",
+                line,
+                "licence_currency",
+                currency,
+                f"a currency with a rate in fx_rates.csv on or before {row.licence_date}",
+            )
+        datasets.rows[i] = dataclasses.replace(row, licence_currency=currency)
+
+
 # ----------------------------------------------------------------------------- public API
 
 
@@ -958,6 +1096,8 @@ def load_config(home: Home | str | os.PathLike[str]) -> Config:
     }
     _check_references(parsed, issues)
     _check_lineage_cycles(parsed["dataset_consumption"], issues)
+    _resolve_parent_shares(parsed, issues)
+    _check_licences(parsed, issues)
     mappings = _read_vendor_mappings(home.config, issues)
     if issues:
         raise ConfigError(issues)
@@ -1037,6 +1177,10 @@ def stage(home: Home | str | os.PathLike[str]) -> Config:
             home.staged_config / f"{name}.parquet",
             lambda tmp, s=schema, c=columns: pq.write_table(pa.table(c, schema=s), tmp),
         )
+    # Closed quarters are staged beside the config: dbt reads both on every build.
+    from llmledger import periods
+
+    periods.stage(home)
     return config
 
 

@@ -13,6 +13,7 @@ Layout (``--home DIR`` or ``LLMLEDGER_HOME``; default ``./.llmledger``)::
     warehouse.duckdb   written by dbt only
     reports/           report output
     airflow/           embedded Airflow home (SQLite metadata DB) used by `llmledger run`
+    periods/           closed quarters: <quarter>/ snapshots, periods_log.jsonl (llmledger.periods)
 """
 
 from __future__ import annotations

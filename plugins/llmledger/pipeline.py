@@ -109,11 +109,13 @@ _INPUT_ERRORS = (
     ("llmledger.warehouse", "BuildFailed"),
     ("llmledger.validation.marts", "ValidationFailed"),
     ("llmledger.freshness", "FreshnessFailed"),
+    ("llmledger.periods", "PeriodError"),
 )
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
-    """The input errors (``ConfigError``, ``BuildFailed``, ``ValidationFailed``) loaded so far.
+    """The input errors (``ConfigError``, ``BuildFailed``, ``ValidationFailed``,
+    ``PeriodError``) loaded so far.
 
     A retry cannot fix them, and the CLI prints them as a message rather than a traceback.
     """

@@ -108,12 +108,11 @@ def test_bad_arguments_exit_2(argv, capsys):
     assert exc.value.code == 2
 
 
-@pytest.mark.parametrize("command", ["close"])  # report: tests/report/
-def test_later_issues_say_so_and_exit_2(command, capsys, home):
-    argv = [command, "--quarter", "2026Q3"]
-    code, _, err = run(capsys, "--home", str(home), *argv)
-    assert code == 2
-    assert "not implemented yet: see issue 7" in err
+def test_close_without_a_warehouse_says_build_first(capsys, home):
+    # close is implemented (tests/e2e/test_periods_close.py); without a build it refuses.
+    code, _, err = run(capsys, "--home", str(home), "close", "--quarter", "2026Q3")
+    assert code == 1
+    assert "no warehouse at" in err and "llmledger build" in err
 
 
 # --- sql -------------------------------------------------------------------------------------

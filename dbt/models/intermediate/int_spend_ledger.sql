@@ -1,6 +1,7 @@
 -- One row per attributed piece of spend, as incurred: GPU cost allocated to jobs, idle
--- capacity, direct billing costs and annotation invoice lines. Every dollar of effective
--- billing cost and of annotation cost appears here exactly once (checked in rpt_reconciliation).
+-- capacity, direct billing costs, annotation invoice lines and dataset licences. Every dollar
+-- of effective billing cost, annotation cost and licence cost appears here exactly once
+-- (checked in rpt_reconciliation).
 with allocations as (
     select * from {{ ref('int_gpu_hours_allocated_to_pools') }}
 ),
@@ -13,6 +14,36 @@ annotation as (
     -- invoice-level fees, minimums, discounts and taxes follow the work lines they were
     -- spread over, so they reach the dataset the work produced
     select * from {{ ref('int_annotation_costs_spread') }}
+),
+
+licensed_datasets as (
+    select * from {{ ref('stg_config__datasets') }}
+    where licence_cost is not null
+),
+
+fx_rates as (
+    select * from {{ ref('stg_config__fx_rates') }}
+),
+
+-- A dataset version's licence (datasets.csv) is data.acquisition spend of that dataset on its
+-- licence date, converted at the rate of that date (or the latest before; config validation
+-- guarantees one exists).
+licences as (
+    select
+        licensed_datasets.dataset_version,
+        cast(licensed_datasets.licence_date as timestamp) as incurred_at,
+        cast(
+            licensed_datasets.licence_cost
+            * case
+                when licensed_datasets.licence_currency = 'USD' then cast(1 as decimal(38, 10))
+                else fx_rates.usd_per_unit
+            end as decimal(38, 10)
+        ) as cost_usd
+    from licensed_datasets
+    asof left join fx_rates
+        on
+            licensed_datasets.licence_currency = fx_rates.currency
+            and licensed_datasets.licence_date >= fx_rates.rate_date
 ),
 
 unioned as (
@@ -49,6 +80,18 @@ unioned as (
         dataset_version,
         cost_usd
     from annotation
+
+    union all
+
+    select
+        'licence' as cost_source,
+        'licence/' || dataset_version as source_key,
+        incurred_at,
+        'data.acquisition' as activity,
+        cast(null as varchar) as model_generation,
+        dataset_version,
+        cost_usd
+    from licences
 ),
 
 final as (

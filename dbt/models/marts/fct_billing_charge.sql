@@ -2,14 +2,38 @@ with charges as (
     select * from {{ ref('int_billing_charges_converted') }}
 ),
 
+files as (
+    select * from {{ ref('stg_ingest__files') }}
+),
+
+posting as (
+    select * from {{ ref('int_quarter_posting_periods') }}
+),
+
+-- A row posts to its charge quarter unless that quarter was closed before the row's file was
+-- ingested: then it is a prior-period adjustment in the first open quarter after it.
+charges_posted as (
+    select
+        charges.*,
+        coalesce(
+            posting.is_closed and files.ingested_at > posting.closed_at, false
+        ) as is_prior_period_adjustment,
+        case
+            when posting.is_closed and files.ingested_at > posting.closed_at then posting.posting_period
+            else charges.charge_quarter
+        end as posting_period
+    from charges
+    left join files on charges._source_sha256 = files.source_sha256
+    left join posting on charges.charge_quarter = posting.quarter
+),
+
 final as (
     select
         charge_key,
         charge_period_start,
         charge_period_end,
         billing_period_start,
-        -- No quarter is closed yet, so every charge posts to the quarter it was incurred in.
-        charge_quarter as posting_period,
+        posting_period,
         provider,
         billing_account_id,
         invoice_id,
@@ -33,8 +57,9 @@ final as (
         _source_file,
         _source_sha256,
         _source_row,
-        delivery_style
-    from charges
+        delivery_style,
+        is_prior_period_adjustment
+    from charges_posted
 )
 
 select * from final

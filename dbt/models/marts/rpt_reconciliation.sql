@@ -53,6 +53,10 @@ quarterly as (
     select * from {{ ref('fct_quarterly_allocation') }}
 ),
 
+spend_ledger as (
+    select * from {{ ref('int_spend_ledger') }}
+),
+
 ingest_files as (
     select * from {{ ref('stg_ingest__files') }}
 ),
@@ -218,7 +222,12 @@ spend_fully_attributed as (
         'fail' as severity,
         'all spend' as scope,
         (select coalesce(sum(effective_cost_usd), 0) from billing)
-        + (select coalesce(sum(cost_usd), 0) from annotation_lines) as expected,
+        + (select coalesce(sum(cost_usd), 0) from annotation_lines)
+        -- dataset licences (datasets.csv) are spend recorded in config, not in a bill
+        + (
+            select coalesce(sum(cost_usd), 0) from spend_ledger
+            where cost_source = 'licence'
+        ) as expected,
         (select coalesce(sum(cost_usd), 0) from quarterly) as actual
 ),
 
@@ -405,6 +414,37 @@ annotation_invoice_not_counted as (
     where status in ('duplicate', 'rejected') and not is_identical_copy
 ),
 
+incurred_by_quarter as (
+    select
+        quarter,
+        sum(cost_usd) as cost_usd
+    from spend_ledger
+    group by quarter
+),
+
+posted_by_charge_quarter as (
+    select
+        quarter,
+        sum(cost_usd) as cost_usd
+    from quarterly
+    group by quarter
+),
+
+charge_period_total as (
+    -- Per charge quarter, what the books post (frozen in closed snapshots + prior-period
+    -- adjustments + open quarters) equals the spend incurred in it: a close never loses or
+    -- doubles a dollar.
+    select
+        'charge_period_total' as check_name,
+        'fail' as severity,
+        coalesce(incurred.quarter, posted.quarter) as scope,
+        coalesce(incurred.cost_usd, 0) as expected,
+        coalesce(posted.cost_usd, 0) as actual
+    from incurred_by_quarter as incurred
+    full outer join posted_by_charge_quarter as posted
+        on incurred.quarter = posted.quarter
+),
+
 unioned as (
     select * from pool_conservation
     union all
@@ -437,6 +477,8 @@ unioned as (
     select * from data_cost_conservation_by_policy
     union all
     select * from annotation_invoice_not_counted
+    union all
+    select * from charge_period_total
 ),
 
 final as (

@@ -76,8 +76,16 @@ def collect(home: Home, quarter: Quarter) -> tuple[list[Section], Any]:
     return sections, headline
 
 
-def build_report(home: Home, quarter: str | Quarter, out: Path | str | None = None) -> Report:
-    """Write the review of ``quarter`` (``2026Q3``) into ``out`` and return what was written."""
+def build_report(
+    home: Home,
+    quarter: str | Quarter,
+    out: Path | str | None = None,
+    generated_at: datetime | None = None,
+) -> Report:
+    """Write the review of ``quarter`` (``2026Q3``) into ``out`` and return what was written.
+
+    ``generated_at`` (naive UTC) replaces "now" in the report: closing a quarter stamps its
+    frozen report with the close time, so the same books give the same bytes."""
     from llmledger.report.extracts import write_csvs, write_xlsx
     from llmledger.report.render import render_html
 
@@ -86,7 +94,8 @@ def build_report(home: Home, quarter: str | Quarter, out: Path | str | None = No
     folder.mkdir(parents=True, exist_ok=True)
     sections, headline = collect(home, q)
     tables = [t for s in sections for t in s.tables]
-    generated_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = generated_at.strftime("%Y-%m-%d %H:%M UTC") if generated_at else None
+    generated_at_text = stamp or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     html_path = folder / f"allocation_review_{q}.html"
     xlsx_path = folder / f"allocation_review_{q}.xlsx"
     csv_dir = folder / "csv"
@@ -99,7 +108,7 @@ def build_report(home: Home, quarter: str | Quarter, out: Path | str | None = No
         [
             ("Quarterly allocation review", str(q)),
             ("Warehouse", str(home.warehouse)),
-            ("Generated", generated_at),
+            ("Generated", generated_at_text),
             ("Amounts", "USD; negative amounts in parentheses"),
             *(
                 (f"Not available: {s.title}", s.unavailable or "")
@@ -116,7 +125,7 @@ def build_report(home: Home, quarter: str | Quarter, out: Path | str | None = No
             for key, (label, value, kind) in headline.values.items()
         ],
         str(home.warehouse),
-        generated_at,
+        generated_at_text,
         f"{xlsx_path.name} (one sheet per table) and csv/ (one file per table)",
     )
     html_path.write_text(html, encoding="utf-8")
