@@ -7,6 +7,7 @@ code), so these tests check what a lab's files would look like, not the generato
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import re
 import shutil
@@ -42,8 +43,9 @@ def cfg(generated):
 def focus(generated) -> dict[str, list[dict[str, str]]]:
     home, _ = generated
     out = {}
-    for path in sorted((home.landing / "billing").rglob("*.csv")):
-        with path.open(newline="", encoding="utf-8") as handle:
+    for path in sorted((home.landing / "billing").rglob("*.csv*")):
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", newline="", encoding="utf-8") as handle:
             out[path.relative_to(home.landing).as_posix()] = list(csv.DictReader(handle))
     return out
 
