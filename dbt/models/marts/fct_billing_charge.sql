@@ -33,7 +33,8 @@ final as (
         _source_file,
         _source_sha256,
         _source_row,
-        delivery_style
+        delivery_style,
+        cluster_source
     from charges
 )
 
