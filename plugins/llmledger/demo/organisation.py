@@ -32,6 +32,10 @@ CLOUD_PROVIDER = "Nimbus Cloud"
 CLOUD_ACCOUNT = "nimbus-4471-2208"
 CLOUD_REGION = "us-central-2"
 ON_DEMAND_RATE = Decimal("3.90")  # USD per H200 GPU-hour, list price
+# Burst nodes come from a neocloud billing a plain CSV (the demo's second billing format).
+NEOCLOUD_PROVIDER = "Hyperbolt GPU"
+NEOCLOUD_ACCOUNT = "hb-lab-0193"
+NEOCLOUD_GPUS_PER_NODE = 8
 
 
 class Commitment:
