@@ -121,7 +121,7 @@ def generate(home: Home | str | os.PathLike[str], seed: int = DEFAULT_SEED) -> D
             invoice = row["invoice_number"]
             for totals in (summary.billed_cost_by_invoice, summary.effective_cost_by_invoice):
                 totals[invoice] = totals.get(invoice, Decimal(0)) + row["amount_usd"]
-            capacity[row["cluster"]] += row["gpu_hours"]
+            capacity[org.CLOUD] += row["gpu_hours"]  # by the cluster_mapping rule
         relative = Path("billing") / "hyperbolt" / f"hyperbolt_{month:%Y-%m}.csv"
         _write(summary, "billing", relative, billing.neocloud_csv(rows))
     summary.capacity_gpu_hours_by_cluster = dict(sorted(capacity.items()))

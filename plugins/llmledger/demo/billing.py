@@ -161,7 +161,8 @@ def neocloud_rows() -> dict[date, list[dict[str, Any]]]:
 
     The neocloud bills a plain CSV (one row per node per day: GPU-hours x rate), mapped into
     FOCUS by ``config/billing_mappings/hyperbolt.yaml`` (:data:`NEOCLOUD_MAPPING`): the demo's
-    second billing format. Its nodes join the cloud cluster's pools (column ``cluster``).
+    second billing format. The neocloud does not know the lab's cluster names: its nodes join
+    the cloud cluster's pools through a rule of ``config/cluster_mapping.csv``.
     """
     rows: dict[date, list[dict[str, Any]]] = defaultdict(list)
     for day, gpus in cloud_gpus_by_day().items():
@@ -178,7 +179,6 @@ def neocloud_rows() -> dict[date, list[dict[str, Any]]]:
                     "gpu_hours": hours,
                     "rate_usd": org.ON_DEMAND_RATE,
                     "amount_usd": hours * org.ON_DEMAND_RATE,
-                    "cluster": org.CLOUD,
                 }
             )
     return dict(rows)
@@ -192,7 +192,6 @@ NEOCLOUD_COLUMNS = (
     "gpu_hours",
     "rate_usd",
     "amount_usd",
-    "cluster",
 )
 NEOCLOUD_MAPPING = f"""\
 # How {org.NEOCLOUD_PROVIDER}'s invoice CSV maps into FOCUS (README "Billing formats").
@@ -206,7 +205,6 @@ columns:
   amount: amount_usd
   invoice_id: invoice_number
   sku_id: gpu_model
-  cluster: cluster
 constants:
   billing_account_id: {org.NEOCLOUD_ACCOUNT}
   currency: USD
