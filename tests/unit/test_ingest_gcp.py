@@ -30,6 +30,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -101,6 +102,22 @@ def test_csv_and_jsonl_give_identical_rows(home: Home):
         )
 
     assert comparable("gcp_export_2026-01.csv") == comparable("gcp_export_2026-01.jsonl")
+
+
+def test_parquet_export_with_nested_structs_gives_the_same_totals(home: Home, tmp_path: Path):
+    """The JSONL read into Parquet as BigQuery types it: structs, lists of structs, doubles."""
+    import pyarrow.json as pajson
+
+    source = tmp_path / "gcp.jsonl"
+    source.write_text((FIXTURES / "gcp_export_2026-01.jsonl").read_text().replace("\n\n", "\n"))
+    table = pajson.read_json(source)
+    assert pa.types.is_struct(table["sku"].type) and pa.types.is_list(table["credits"].type)
+    landing = home.landing / "billing" / "gcp"
+    landing.mkdir()
+    pq.write_table(table, landing / "gcp_export_2026-01.parquet")
+    result = ingest_file(home, landing / "gcp_export_2026-01.parquet")
+    assert (result.parser, result.rows_read, result.rows_loaded) == (gcp.PARSER, 9, 9)
+    assert _totals(_raw(home, result.sha256)) == EXPECTED
 
 
 def test_each_credit_is_its_own_row_of_the_same_charge(home: Home):

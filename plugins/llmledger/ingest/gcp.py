@@ -292,7 +292,8 @@ def convert(row: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, str | N
         )
     ]
     credits = _json(row, "credits", 'a JSON list such as [{"name": "...", "amount": -1.5}]')
-    if credits is None:
+    if credits is None or credits == {}:
+        # An empty repeated field read from Parquet looks like an empty map ({}): no credits.
         credits = []
     if not isinstance(credits, list) or not all(isinstance(c, dict) for c in credits):
         raise RowError("bad_json", "credits", json.dumps(credits, default=str), "a list of objects")
@@ -343,13 +344,31 @@ def _add(parsed: Parsed, line: int, raw: str, row: dict[str, Any]) -> None:
     parsed.records.extend(Record(line, raw, v) for v in values)
 
 
+# Record fields of the export; a Parquet export keeps them as structs (JSON text here).
+NESTED = ("service", "sku", "project", "location", "resource", "usage", "invoice", "price")
+
+
+def _unnest(row: dict[str, Any]) -> dict[str, Any]:
+    for name in NESTED:
+        text = row.get(name)
+        if isinstance(text, str) and text.lstrip().startswith("{"):
+            try:
+                value = json.loads(text, parse_float=Decimal)
+            except json.JSONDecodeError:
+                raise RowError("bad_json", name, text, "a JSON object") from None
+            row.update(_flatten(value, f"{name}_"))
+    return row
+
+
 def parse_table(names: list[str], records: tabular.Records) -> Parsed:
-    """A CSV (or Parquet) export: nested fields as dotted or underscored columns."""
+    """A CSV or Parquet export: nested fields as dotted or underscored columns (CSV) or as
+    structs (Parquet, which :mod:`.tabular` hands over as JSON text)."""
     parsed = Parsed(PARSER)
     keys = [key(n) for n in names]
     for line, raw, fields in records:
         try:
             row = dict(zip(keys, fit_fields(fields, len(keys)), strict=True))  # type: ignore[arg-type]
+            row = _unnest(row)
         except RowError as err:
             parsed.rows_read += 1
             parsed.rejected.append(Rejected.from_error(line, raw, err))
