@@ -152,6 +152,10 @@ def test_each_credit_is_its_own_row_of_the_same_charge(home: Home):
     extras = [json.loads(r["x_columns"]) for r in line2]
     assert [x.get("x_SubRow") for x in extras] == [None, "credit:1", "credit:2"]
     assert extras[1]["x_CreditType"] == "COMMITTED_USAGE_DISCOUNT"
+    assert (extras[0]["x_EffectivePrice"], extras[0]["x_PricingUnitQuantity"]) == (
+        "11.0200000000",
+        "1.0000000000",
+    )
     assert json.loads(extras[0]["x_SystemLabels"]) == {
         "compute.googleapis.com/machine_spec": "a3-highgpu-8g"
     }

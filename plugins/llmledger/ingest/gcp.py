@@ -6,7 +6,8 @@ export): ``billing_account_id``, ``service.id``/``service.description``,
 ``project.id``/``project.name``/``project.labels``, ``labels``, ``system_labels``,
 ``location.region``/``location.zone``, ``resource.name``/``resource.global_name``, ``cost``,
 ``cost_at_list``, ``currency``, ``currency_conversion_rate``, ``usage.amount``, ``usage.unit``,
-``usage.amount_in_pricing_units``, ``usage.pricing_unit``, ``credits`` (repeated
+``usage.amount_in_pricing_units``, ``usage.pricing_unit``, ``price.effective_price``,
+``price.pricing_unit_quantity``, ``credits`` (repeated
 ``{name, amount, full_name, id, type}``), ``invoice.month`` (``YYYYMM``), ``cost_type``
 (``regular``, ``tax``, ``adjustment``, ``rounding_error``) and ``adjustment_info``.
 
@@ -265,6 +266,9 @@ def convert(row: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, str | N
         "x_CostType": cost_type,
         "x_CurrencyConversionRate": _text(_decimal(row, "currency_conversion_rate")),
         "x_Zone": clean(_text(row.get("location_zone"))),
+        # price.effective_price per price.pricing_unit_quantity of usage.pricing_unit.
+        "x_EffectivePrice": _text(_decimal(row, "price_effective_price")),
+        "x_PricingUnitQuantity": _text(_decimal(row, "price_pricing_unit_quantity")),
     }
     system = _labels(row, "system_labels")
     if system:
