@@ -50,6 +50,8 @@ DATASET_KINDS = (
     "other",
 )
 TAG_FIELDS = ("account", "wckey", "job_name", "comment", "partition", "user_name")
+CLUSTER_MATCHES = ("tag", "resource_id")
+PATTERN_SYNTAXES = ("regex", "glob")
 DEFAULT_VENDOR_ACTIVITY = "data.human"
 
 DEFAULT_POLICIES: dict[str, Any] = {
@@ -240,6 +242,19 @@ class OwnedAsset:
 
 
 @dataclass(frozen=True)
+class ClusterRule:
+    """Assigns billing rows to a cluster by a tag value or their resource id (lower priority
+    wins); see docs/CONTRACTS.md "Cluster mapping" for the precedence."""
+
+    priority: int
+    match: str
+    tag_key: str | None
+    pattern: str
+    syntax: str
+    cluster: str
+
+
+@dataclass(frozen=True)
 class GpuType:
     """Peak dense BF16 throughput of a GPU model, for the FLOPs cross-check."""
 
@@ -264,6 +279,7 @@ class Config:
     gpu_types: list[GpuType] = field(default_factory=list)
     # Per-vendor invoice mappings, config/vendors/<vendor>.yaml (llmledger.vendor_mappings).
     vendor_mappings: dict[str, Any] = field(default_factory=dict)
+    cluster_mapping: list[ClusterRule] = field(default_factory=list)
 
     def table(self, name: str) -> list[Any]:
         """Rows of the table ``name`` (a key of :data:`TABLES`)."""
@@ -319,6 +335,8 @@ class Table:
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
     help: str
+    # An optional file may be absent (homes made before it existed): it then has no rows.
+    optional: bool = False
 
     @property
     def file_name(self) -> str:
@@ -549,6 +567,33 @@ TABLES: dict[str, Table] = {
             "6 x parameters x tokens / (GPU-hours x 3600 x peak)). A fresh config gets the "
             "published figures for A100, H100 SXM, H200 and B200.",
         ),
+        Table(
+            "cluster_mapping",
+            ClusterRule,
+            (
+                Column("priority", "int", help="lower wins; unique"),
+                Column("match", choices=CLUSTER_MATCHES, help="what the pattern is matched to"),
+                Column(
+                    "tag_key",
+                    required=False,
+                    help="the billing tag whose value is matched (match = tag only)",
+                ),
+                Column(
+                    "pattern",
+                    help="must match the whole value: a regular expression (RE2, as DuckDB "
+                    "runs it) or, with syntax glob, a glob (* any characters, ? one, [..])",
+                ),
+                Column("syntax", choices=PATTERN_SYNTAXES, required=False, help="empty -> regex"),
+                Column("cluster", help="a cluster from clusters.csv"),
+            ),
+            ("priority",),
+            "Which billing rows belong to which cluster (cost pool). Precedence: the first "
+            "rule by priority that matches; else the row's cluster tag "
+            "(policies.cluster_tag_key); else the owned-hardware register (resource id = "
+            "asset_id); else no cluster (GPU-hour rows without one are reported by "
+            "rpt_reconciliation.unmapped_gpu_charges). Optional file.",
+            optional=True,
+        ),
     )
 }
 
@@ -663,6 +708,8 @@ def _read_table(
 ) -> _Parsed:
     parsed = _Parsed([], [], set())
     path = config_dir / table.file_name
+    if not path.is_file() and table.optional:
+        return parsed
     if not path.is_file():
         issues.add(
             table.file_name,
@@ -1072,6 +1119,39 @@ def _check_licences(parsed: Mapping[str, _Parsed], issues: _Issues) -> None:
                 f"a currency with a rate in fx_rates.csv on or before {row.licence_date}",
             )
         datasets.rows[i] = dataclasses.replace(row, licence_currency=currency)
+def _check_cluster_mapping(parsed: Mapping[str, _Parsed], issues: _Issues) -> None:
+    """Rules name a known cluster, a tag key exactly when they match a tag, and a pattern
+    that DuckDB (which applies them) compiles: its RE2 lacks some Python regex features."""
+    import duckdb
+
+    clusters = {k[0] for k in parsed["clusters"].known_keys}
+    rules = parsed["cluster_mapping"]
+    con = duckdb.connect() if rules.rows else None
+    try:
+        for row, line in zip(rules.rows, rules.lines, strict=True):
+            name = "cluster_mapping.csv"
+            if row.cluster not in clusters:
+                issues.add(name, line, "cluster", row.cluster, "a cluster from clusters.csv")
+            if row.match == "tag" and row.tag_key is None:
+                issues.add(name, line, "tag_key", "", "the tag key to match (match is tag)")
+            if row.match != "tag" and row.tag_key is not None:
+                issues.add(name, line, "tag_key", row.tag_key, "empty (match is not tag)")
+            if row.syntax == "regex" and con is not None:
+                try:
+                    re.compile(row.pattern)
+                    con.execute("select regexp_full_match('', ?)", [row.pattern]).fetchall()
+                except (re.error, duckdb.Error) as exc:
+                    message = str(exc).removeprefix("Invalid Input Error: ")
+                    issues.add(
+                        name,
+                        line,
+                        "pattern",
+                        row.pattern,
+                        f"a valid regular expression ({message})",
+                    )
+    finally:
+        if con is not None:
+            con.close()
 
 
 # ----------------------------------------------------------------------------- public API
@@ -1089,6 +1169,7 @@ def load_config(home: Home | str | os.PathLike[str]) -> Config:
             "useful_life_months": policies.default_useful_life_months,
         },
         "vendor_projects": {"activity": DEFAULT_VENDOR_ACTIVITY},
+        "cluster_mapping": {"syntax": "regex"},
     }
     parsed = {
         name: _read_table(home.config, table, table_defaults.get(name, {}), issues)
@@ -1098,6 +1179,7 @@ def load_config(home: Home | str | os.PathLike[str]) -> Config:
     _check_lineage_cycles(parsed["dataset_consumption"], issues)
     _resolve_parent_shares(parsed, issues)
     _check_licences(parsed, issues)
+    _check_cluster_mapping(parsed, issues)
     mappings = _read_vendor_mappings(home.config, issues)
     if issues:
         raise ConfigError(issues)

@@ -1,8 +1,8 @@
-"""Owned hardware as billing: the asset register becomes FOCUS-shaped daily rows.
+"""Owned hardware as billing: the asset register becomes FOCUS-shaped hourly rows.
 
 An owned cluster has no invoice, so its cost is synthesised from the register
 (``config/owned_hardware.csv``): straight-line depreciation and energy, one row of each per
-asset per day, in the same shape as a cloud FOCUS export. The warehouse then treats owned and
+asset per hour, in the same shape as a cloud FOCUS export. The warehouse then treats owned and
 rented GPUs alike: both form cost pools whose capacity is the ``GPU-Hours`` they provide.
 """
 
@@ -15,11 +15,12 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from llmledger.config import OwnedAsset as Asset
 
-PROVIDER = "Owned"
-GPU_HOURS = "GPU-Hours"
-KWH = "kWh"
+PROVIDER = "Owned"  # FOCUS ProviderName of owned hardware
 HOURS_PER_DAY = 24
 _MONEY_PLACES = Decimal("1e-10")
 
@@ -65,34 +66,39 @@ def end_of_life(asset: Asset) -> date:
     return add_months(asset.in_service_date, asset.useful_life_months)
 
 
-def daily_depreciation(asset: Asset) -> Decimal:
-    """Straight-line depreciation for one day of useful life, rounded to 10 dp.
+def life_hours(asset: Asset) -> int:
+    """Hours of useful life: calendar days from ``in_service_date`` for ``useful_life_months``."""
+    return (end_of_life(asset) - asset.in_service_date).days * HOURS_PER_DAY
 
-    The useful life is measured in calendar days (``in_service_date`` plus
-    ``useful_life_months``); :func:`depreciation_for_day` gives the last day the rounding
-    remainder, so the daily rows of a whole life add up to cost - salvage exactly.
+
+def hourly_depreciation(asset: Asset) -> Decimal:
+    """Straight-line depreciation for one hour of useful life, rounded to 10 dp.
+
+    :func:`depreciation_for_hour` gives the last hour of the life the rounding remainder, so
+    the hourly rows of a whole life add up to cost - salvage exactly.
     """
-    life_hours = (end_of_life(asset) - asset.in_service_date).days * HOURS_PER_DAY
-    per_hour = (asset.cost_usd - asset.salvage_usd) / life_hours
-    return _money(per_hour * HOURS_PER_DAY)
+    return _money((asset.cost_usd - asset.salvage_usd) / life_hours(asset))
 
 
-def depreciation_for_day(asset: Asset, day: date) -> Decimal:
-    """Depreciation booked for ``day``: :func:`daily_depreciation` on every day of the useful
-    life but the last, which takes the remainder, so the whole life sums to cost - salvage
-    exactly; zero outside the useful life."""
-    life_end = end_of_life(asset)
-    if not asset.in_service_date <= day < life_end:
+def last_hour_depreciation(asset: Asset) -> Decimal:
+    """The last hour of the useful life: cost - salvage - every other hour's depreciation."""
+    return asset.cost_usd - asset.salvage_usd - hourly_depreciation(asset) * (life_hours(asset) - 1)
+
+
+def depreciation_for_hour(asset: Asset, hour: datetime) -> Decimal:
+    """Depreciation booked for the hour starting at ``hour``; zero outside the useful life."""
+    first = datetime.combine(asset.in_service_date, time())
+    after = datetime.combine(end_of_life(asset), time())
+    if not first <= hour < after:
         return Decimal(0)
-    if day == life_end - timedelta(days=1):
-        life_days = (life_end - asset.in_service_date).days
-        return asset.cost_usd - asset.salvage_usd - daily_depreciation(asset) * (life_days - 1)
-    return daily_depreciation(asset)
+    if hour == after - timedelta(hours=1):
+        return last_hour_depreciation(asset)
+    return hourly_depreciation(asset)
 
 
-def daily_energy(asset: Asset) -> tuple[Decimal, Decimal]:
-    """(kWh, cost) for one day: kW x 24 h x PUE, priced at ``usd_per_kwh``."""
-    kwh = asset.power_kw * HOURS_PER_DAY * asset.pue
+def hourly_energy(asset: Asset) -> tuple[Decimal, Decimal]:
+    """(kWh, cost) for one hour: kW x 1 h x PUE, priced at ``usd_per_kwh``."""
+    kwh = asset.power_kw * asset.pue
     return kwh, _money(kwh * asset.usd_per_kwh)
 
 
@@ -104,6 +110,194 @@ def _money(value: Decimal) -> Decimal:
     return value
 
 
+# One row per asset: what every hour of it costs, computed exactly in Python (few assets), so
+# the hour-by-hour expansion below is a DuckDB range() with no arithmetic on money.
+_ASSET_SCHEMA = pa.schema(
+    [
+        ("asset_no", pa.int64()),
+        ("asset_id", pa.string()),
+        ("tags", pa.string()),
+        ("resource_name", pa.string()),
+        ("gpus", pa.decimal128(38, 10)),
+        ("first_hour", pa.timestamp("us")),
+        ("stop_hour", pa.timestamp("us")),
+        ("life_last_hour", pa.timestamp("us")),
+        ("life_end", pa.timestamp("us")),
+        ("per_hour", pa.decimal128(38, 10)),
+        ("last_hour", pa.decimal128(38, 10)),
+        ("kwh", pa.decimal128(38, 10)),
+        ("energy_cost", pa.decimal128(38, 10)),
+        ("energy_description", pa.string()),
+        ("depreciation_description", pa.string()),
+        ("past_life_description", pa.string()),
+    ]
+)
+
+_HOURLY_SQL = """
+with months as (
+    -- Strings that change by month are built once per asset and month, not per hour.
+    select
+        assets.*,
+        unnest(range(date_trunc('month', first_hour), stop_hour, interval 1 month)) as month
+    from assets
+),
+
+invoices as (
+    select
+        *,
+        month + interval 1 month as month_end,
+        $prefix || '-' || strftime(month, '%Y-%m') as invoice_id
+    from months
+),
+
+hours as (
+    select
+        invoices.*,
+        unnest(range(
+            greatest(month, first_hour), least(month_end, stop_hour), interval 1 hour
+        )) as hour
+    from invoices
+),
+
+kinds as (
+    select hours.*, kinds.kind from hours cross join (values (0), (1)) as kinds (kind)
+)
+
+select
+    $account as "BillingAccountId",
+    month as "BillingPeriodStart",
+    month_end as "BillingPeriodEnd",
+    hour as "ChargePeriodStart",
+    hour + interval 1 hour as "ChargePeriodEnd",
+    $provider as "ProviderName",
+    $provider as "PublisherName",
+    $provider as "InvoiceIssuerName",
+    invoice_id as "InvoiceId",
+    asset_id as "ResourceId",
+    resource_name as "ResourceName",
+    case kind when 0 then 'OWNED-GPU-DEPRECIATION' else 'OWNED-ENERGY' end as "SkuId",
+    case kind when 0 then 'Owned GPU compute' else 'Datacenter energy' end as "ServiceName",
+    'Usage' as "ChargeCategory",
+    cast(null as varchar) as "ChargeClass",
+    case
+        when kind = 1 then energy_description
+        when hour < life_end then depreciation_description
+        else past_life_description
+    end as "ChargeDescription",
+    case kind when 0 then 'Hours' else 'kWh' end as "PricingUnit",
+    case kind when 0 then cast(1 as decimal(38, 10)) else kwh end as "PricingQuantity",
+    case kind when 0 then 'GPU-Hours' else 'kWh' end as "ConsumedUnit",
+    case kind when 0 then gpus else kwh end as "ConsumedQuantity",
+    case
+        when kind = 1 then energy_cost
+        when hour >= life_end then cast(0 as decimal(38, 10))
+        when hour = life_last_hour then last_hour
+        else per_hour
+    end as cost,
+    'USD' as "BillingCurrency",
+    tags as "Tags",
+    asset_no,
+    kind
+from kinds
+"""
+
+
+def focus_table_for_register(
+    register_rows: Sequence[Asset],
+    clusters: Iterable[Any],
+    start: date | datetime,
+    end: date | datetime,
+    billing_account_id: str,
+    invoice_prefix: str,
+) -> pa.Table:
+    """FOCUS-shaped hourly rows for the assets of ``clusters``, hours in ``[start, end)``.
+
+    Per asset and hour in service, two rows, both tagged ``{"cluster": <cluster>}``:
+
+    - depreciation: ``(cost - salvage) / life_hours`` (the last hour of the useful life takes
+      the rounding remainder), ``ConsumedUnit`` ``GPU-Hours``, ``ConsumedQuantity`` ``gpus``.
+      After its useful life an asset still provides its GPU-hours at zero depreciation: the
+      capacity is real, and a pool without capacity could not allocate its energy cost.
+    - energy: ``kW x 1 h x PUE x usd_per_kwh``, ``ConsumedUnit`` ``kWh``, ``ConsumedQuantity``
+      the kWh (so it adds cost to the pool but no GPU capacity).
+
+    Only hours inside the window are generated (the caller passes its billing window, e.g.
+    one month), and they are expanded by DuckDB, not by a Python loop, so a large register
+    over a year stays fast. Columns :data:`FOCUS_COLUMNS` with ``BilledCost`` =
+    ``EffectiveCost`` = ``ListCost`` = ``ContractedCost``; timestamps naive UTC; money
+    DECIMAL(38, 10). Billing period = calendar month; ``InvoiceId`` =
+    ``<invoice_prefix>-<YYYY-MM>``.
+
+    Example, hand-computed: cost 1,100,000, salvage 100,000, in service 2025-01-01 for
+    12 months (365 days = 8,760 h), 8 GPUs, 10 kW, PUE 1.25, 0.10 $/kWh. Depreciation per hour
+    = 1,000,000 / 8,760 = 114.1552511416 (rounded to 10 dp) for 8 GPU-hours; energy per hour
+    = 10 x 1.25 = 12.5 kWh x 0.10 = 1.25.
+    """
+    import duckdb
+
+    wanted = {c if isinstance(c, str) else c.cluster for c in clusters}
+    window_start = _as_datetime(start)
+    window_end = _as_datetime(end)
+    assets = []
+    for asset in sorted(
+        (a for a in register_rows if a.cluster in wanted), key=lambda a: a.asset_id
+    ):
+        first = max(window_start, datetime.combine(asset.in_service_date, time()))
+        if first >= window_end:
+            continue
+        life_end = datetime.combine(end_of_life(asset), time())
+        kwh, energy_cost = hourly_energy(asset)
+        assets.append(
+            {
+                "asset_no": len(assets),
+                "asset_id": asset.asset_id,
+                "tags": json.dumps({"cluster": asset.cluster}),
+                "resource_name": f"{asset.asset_id} ({asset.gpus}x {asset.gpu_type})",
+                "gpus": Decimal(asset.gpus),
+                "first_hour": first,
+                "stop_hour": window_end,
+                "life_last_hour": life_end - timedelta(hours=1),
+                "life_end": life_end,
+                "per_hour": hourly_depreciation(asset),
+                "last_hour": last_hour_depreciation(asset),
+                "kwh": kwh,
+                "energy_cost": energy_cost,
+                "energy_description": (
+                    f"Energy for {asset.asset_id}: {asset.power_kw} kW x 1 h x PUE "
+                    f"{asset.pue} at {asset.usd_per_kwh} USD/kWh"
+                ),
+                "depreciation_description": f"Straight-line depreciation of {asset.asset_id}",
+                "past_life_description": (
+                    f"{asset.asset_id} past its useful life (fully depreciated)"
+                ),
+            }
+        )
+    con = duckdb.connect()
+    try:
+        con.register("assets", pa.Table.from_pylist(assets, schema=_ASSET_SCHEMA))
+        table = con.sql(
+            _HOURLY_SQL,
+            params={"account": billing_account_id, "provider": PROVIDER, "prefix": invoice_prefix},
+        ).to_arrow_table()
+    finally:
+        con.close()
+    # Sorting the narrow keys and taking rows is several times faster than ORDER BY here.
+    order = pc.sort_indices(
+        table,
+        sort_keys=[
+            ("ChargePeriodStart", "ascending"),
+            ("asset_no", "ascending"),
+            ("kind", "ascending"),
+        ],
+    )
+    table = table.take(order)
+    cost = table["cost"]
+    table = table.drop_columns(["cost", "asset_no", "kind"])
+    for name in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost"):
+        table = table.append_column(name, cost)
+    return table.select(list(FOCUS_COLUMNS))
+
+
 def focus_rows_for_register(
     register_rows: Sequence[Asset],
     clusters: Iterable[Any],
@@ -112,101 +306,12 @@ def focus_rows_for_register(
     billing_account_id: str,
     invoice_prefix: str,
 ) -> list[dict[str, Any]]:
-    """FOCUS-shaped rows for the assets of ``clusters`` for the days ``start`` <= day < ``end``.
-
-    Per asset and day in service, two rows, both tagged ``{"cluster": <cluster>}``:
-
-    - depreciation: ``(cost - salvage) / life_hours x 24``, ``ConsumedUnit`` ``GPU-Hours``,
-      ``ConsumedQuantity`` ``gpus x 24``. After its useful life an asset still provides its
-      GPU-hours at zero depreciation: the capacity is real, and a pool without capacity could
-      not allocate its energy cost to the jobs that ran on it.
-    - energy: ``kW x 24 x PUE x usd_per_kwh``, ``ConsumedUnit`` ``kWh``, ``ConsumedQuantity``
-      the kWh (so it adds cost to the pool but no GPU capacity).
-
-    ``clusters`` are cluster names or rows with a ``cluster`` attribute (``config.Cluster``).
-    Timestamps are naive UTC ``datetime``; money and quantities ``Decimal``; ``Tags`` is JSON.
-    Billing period = calendar month; ``InvoiceId`` = ``<invoice_prefix>-<YYYY-MM>``.
-
-    Example, hand-computed: cost 1,100,000, salvage 100,000, in service 2025-01-01 for
-    12 months (365 days = 8,760 h), 8 GPUs, 10 kW, PUE 1.25, 0.10 $/kWh. Depreciation per day
-    = 1,000,000 / 8,760 x 24 = 2,739.7260273973 (rounded to 10 dp) for 192 GPU-hours;
-    energy per day = 10 x 24 x 1.25 = 300 kWh x 0.10 = 30.00.
-    """
-    wanted = {c if isinstance(c, str) else c.cluster for c in clusters}
-    rows: list[dict[str, Any]] = []
-    assets = sorted((a for a in register_rows if a.cluster in wanted), key=lambda a: a.asset_id)
-    day = start
-    while day < end:
-        for asset in assets:
-            if day < asset.in_service_date:
-                continue
-            in_life = day < end_of_life(asset)
-            depreciation = depreciation_for_day(asset, day)
-            kwh, energy_cost = daily_energy(asset)
-            common = _common(asset, day, billing_account_id, invoice_prefix)
-            rows.append(
-                {
-                    **common,
-                    "SkuId": "OWNED-GPU-DEPRECIATION",
-                    "ServiceName": "Owned GPU compute",
-                    "ChargeDescription": (
-                        f"Straight-line depreciation of {asset.asset_id}"
-                        if in_life
-                        else f"{asset.asset_id} past its useful life (fully depreciated)"
-                    ),
-                    "PricingUnit": "Hours",
-                    "PricingQuantity": Decimal(HOURS_PER_DAY),
-                    "ConsumedUnit": GPU_HOURS,
-                    "ConsumedQuantity": Decimal(asset.gpus * HOURS_PER_DAY),
-                    **_costs(depreciation),
-                }
-            )
-            rows.append(
-                {
-                    **common,
-                    "SkuId": "OWNED-ENERGY",
-                    "ServiceName": "Datacenter energy",
-                    "ChargeDescription": (
-                        f"Energy for {asset.asset_id}: {asset.power_kw} kW x 24 h x PUE "
-                        f"{asset.pue} at {asset.usd_per_kwh} USD/kWh"
-                    ),
-                    "PricingUnit": KWH,
-                    "PricingQuantity": kwh,
-                    "ConsumedUnit": KWH,
-                    "ConsumedQuantity": kwh,
-                    **_costs(energy_cost),
-                }
-            )
-        day += timedelta(days=1)
-    return rows
+    """:func:`focus_table_for_register` as a list of dicts (``Decimal``, ``datetime``, JSON
+    ``Tags``), for callers that write a modest number of rows themselves (the demo)."""
+    return focus_table_for_register(
+        register_rows, clusters, start, end, billing_account_id, invoice_prefix
+    ).to_pylist()
 
 
-def _common(asset: Asset, day: date, account: str, invoice_prefix: str) -> dict[str, Any]:
-    month_start = day.replace(day=1)
-    return {
-        "BillingAccountId": account,
-        "BillingPeriodStart": datetime.combine(month_start, time()),
-        "BillingPeriodEnd": datetime.combine(add_months(month_start, 1), time()),
-        "ChargePeriodStart": datetime.combine(day, time()),
-        "ChargePeriodEnd": datetime.combine(day + timedelta(days=1), time()),
-        "ProviderName": PROVIDER,
-        "PublisherName": PROVIDER,
-        "InvoiceIssuerName": PROVIDER,
-        "InvoiceId": f"{invoice_prefix}-{month_start:%Y-%m}",
-        "ResourceId": asset.asset_id,
-        "ResourceName": f"{asset.asset_id} ({asset.gpus}x {asset.gpu_type})",
-        "ChargeCategory": "Usage",
-        "ChargeClass": None,
-        "BillingCurrency": "USD",
-        "Tags": json.dumps({"cluster": asset.cluster}),
-    }
-
-
-def _costs(amount: Decimal) -> dict[str, Decimal]:
-    # Owned costs have no discounts: billed = effective = list = contracted.
-    return {
-        "BilledCost": amount,
-        "EffectiveCost": amount,
-        "ListCost": amount,
-        "ContractedCost": amount,
-    }
+def _as_datetime(moment: date | datetime) -> datetime:
+    return moment if isinstance(moment, datetime) else datetime.combine(moment, time())

@@ -7,6 +7,7 @@ code), so these tests check what a lab's files would look like, not the generato
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import re
 import shutil
@@ -42,7 +43,20 @@ def cfg(generated):
 def focus(generated) -> dict[str, list[dict[str, str]]]:
     home, _ = generated
     out = {}
-    for path in sorted((home.landing / "billing").rglob("*.csv")):
+    for path in sorted((home.landing / "billing").rglob("*.csv*")):
+        if path.parent.name == "hyperbolt":
+            continue  # the neocloud's own CSV, not FOCUS: fixture `neocloud`
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", newline="", encoding="utf-8") as handle:
+            out[path.relative_to(home.landing).as_posix()] = list(csv.DictReader(handle))
+    return out
+
+
+@pytest.fixture(scope="module")
+def neocloud(generated) -> dict[str, list[dict[str, str]]]:
+    home, _ = generated
+    out = {}
+    for path in sorted((home.landing / "billing" / "hyperbolt").glob("*.csv")):
         with path.open(newline="", encoding="utf-8") as handle:
             out[path.relative_to(home.landing).as_posix()] = list(csv.DictReader(handle))
     return out
@@ -161,8 +175,24 @@ def test_cloud_commitment_is_amortized_exactly(focus):
         if row["CommitmentDiscountStatus"]:
             assert row["ConsumedUnit"] == "GPU-Hours" and D(row["EffectiveCost"]) > 0
             assert json.loads(row["Tags"]) == {"cluster": "cloud-h200"}
-    on_demand = [r for r in cloud if r["SkuId"].endswith("-OD")]
-    assert on_demand and all(D(r["BilledCost"]) == D(r["EffectiveCost"]) > 0 for r in on_demand)
+
+
+def test_burst_nodes_come_from_the_neocloud_as_its_own_csv(neocloud, generated):
+    """Days in a burst window rent 128 - commitment GPUs as 8-GPU nodes: 192 GPU-hours x 3.90
+    = 748.80 a node-day, on one invoice per month (the demo's second billing format)."""
+    home, summary = generated
+    rows = [r for rows in neocloud.values() for r in rows]
+    # Bursts: 2025-09-01..21 (21 days x 4 nodes over the 96-GPU commitment), 2026-01-20..02-05
+    # (17 days x 2 nodes over 112), 2026-09-05..25 (21 days x 2 nodes).
+    assert len(rows) == 21 * 4 + 17 * 2 + 21 * 2
+    assert {(r["gpu_hours"], r["rate_usd"], r["amount_usd"]) for r in rows} == {
+        ("192", "3.90", "748.80")
+    }
+    assert set(neocloud) == {
+        f"billing/hyperbolt/hyperbolt_{m}.csv" for m in ("2025-09", "2026-01", "2026-02", "2026-09")
+    }
+    assert summary.billed_cost_by_invoice["HB-202509"] == D("748.80") * 84
+    assert (home.config / "billing_mappings" / "hyperbolt.yaml").exists()
 
 
 def test_cloud_direct_and_overhead_rows(focus):
@@ -175,7 +205,7 @@ def test_cloud_direct_and_overhead_rows(focus):
             assert len(untagged) == 1 and untagged[0]["ServiceName"] == "Support"
 
 
-def test_one_invoice_per_billing_file_and_totals_match(focus, generated):
+def test_one_invoice_per_billing_file_and_totals_match(focus, neocloud, generated):
     _, summary = generated
     billed, effective = defaultdict(D), defaultdict(D)
     for name, rows in focus.items():
@@ -183,7 +213,12 @@ def test_one_invoice_per_billing_file_and_totals_match(focus, generated):
         for r in rows:
             billed[r["InvoiceId"]] += D(r["BilledCost"])
             effective[r["InvoiceId"]] += D(r["EffectiveCost"])
-    assert len(billed) == 42
+    for name, rows in neocloud.items():
+        assert len({r["invoice_number"] for r in rows}) == 1, name
+        for r in rows:
+            billed[r["invoice_number"]] += D(r["amount_usd"])
+            effective[r["invoice_number"]] += D(r["amount_usd"])
+    assert len(billed) == 42 + 4  # owned + cloud per month, neocloud in its 4 burst months
     assert dict(billed) == summary.billed_cost_by_invoice
     assert dict(effective) == summary.effective_cost_by_invoice
     owned = [r for name, rows in focus.items() if "owned-h100" in name for r in rows]
@@ -284,7 +319,7 @@ def test_jobs_cover_the_taxonomy(sacct, cfg):
     } == {"gen1", "gen2", "gen3"}
 
 
-def test_no_hour_over_capacity_and_some_idle(sacct, focus, cfg):
+def test_no_hour_over_capacity_and_some_idle(sacct, focus, neocloud, cfg):
     size = {c.cluster: c.gpus for c in cfg.clusters}
     # GPU-hours the cloud bills per day (commitment plus on-demand), spread over its hours.
     paid_per_day = defaultdict(D)
@@ -292,6 +327,9 @@ def test_no_hour_over_capacity_and_some_idle(sacct, focus, cfg):
         for r in rows:
             if name.startswith("billing/cloud/") and r["ConsumedUnit"] == "GPU-Hours":
                 paid_per_day[r["ChargePeriodStart"][:10]] += D(r["ConsumedQuantity"])
+    for rows in neocloud.values():
+        for r in rows:
+            paid_per_day[r["usage_date"]] += D(r["gpu_hours"])
     busy: dict[str, Counter] = defaultdict(Counter)
     for j in jobs_of(sacct):
         hour = ts(j["Start"]).replace(minute=0, second=0)

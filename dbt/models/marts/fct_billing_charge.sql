@@ -58,7 +58,8 @@ final as (
         _source_sha256,
         _source_row,
         delivery_style,
-        is_prior_period_adjustment
+        is_prior_period_adjustment,
+        cluster_source
     from charges_posted
 )
 

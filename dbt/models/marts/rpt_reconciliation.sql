@@ -328,6 +328,21 @@ unpriced_gpu_hours as (
     group by job_hours.cluster
 ),
 
+unmapped_gpu_charges as (
+    -- Charges that pay for GPU-hours but reach no cluster (no mapping rule, cluster tag or
+    -- register asset): their cost is attributed as a direct cost or overhead instead of a
+    -- pool, so job logs cannot line up with them. Reported per provider and resource.
+    select
+        'unmapped_gpu_charges' as check_name,
+        'warn' as severity,
+        coalesce(provider, '(no provider)') || ' ' || coalesce(resource_id, '(no resource)') as scope,
+        cast(0 as decimal(38, 10)) as expected,
+        sum(effective_cost_usd) as actual
+    from billing
+    where cluster is null and consumed_unit in ('GPU-Hours', 'GPU-Hour', 'GPU Hours', 'GPUHours')
+    group by provider, resource_id
+),
+
 latest_balance_by_policy as (
     select
         policy,
@@ -469,6 +484,8 @@ unioned as (
     select * from raw_rows_loaded
     union all
     select * from unpriced_gpu_hours
+    union all
+    select * from unmapped_gpu_charges
     union all
     select * from dataset_amortization_by_policy
     union all

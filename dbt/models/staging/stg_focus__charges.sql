@@ -4,7 +4,10 @@ with source as (
 
 renamed as (
     select
-        _source_sha256 || ':' || cast(_source_row as varchar) as charge_key,
+        -- A source record that expands into several FOCUS rows (a GCP export record and its
+        -- credits) gives each extra row an x_SubRow, so every charge keeps its own key.
+        _source_sha256 || ':' || cast(_source_row as varchar)
+        || coalesce(':' || json_extract_string(x_columns, '$.x_SubRow'), '') as charge_key,
         billing_account_id,
         billing_period_start,
         billing_period_end,

@@ -1,14 +1,16 @@
 """The demo organisation: a realistic LLM lab's files, exactly as the lab would receive them.
 
-:func:`generate` writes ``landing/`` (FOCUS billing, vendor invoices, sacct exports) and a
-complete ``config/`` for seven quarters (2025Q1..2026Q3), three model generations, an owned
-H100 cluster and a cloud H200 cluster with a prepaid commitment. It is deterministic: one
-seeded ``random.Random``, no clock, so two runs give byte-identical files. Totals are
+:func:`generate` writes ``landing/`` (FOCUS billing, a neocloud's invoice CSV, vendor
+invoices, sacct exports) and a complete ``config/`` for seven quarters (2025Q1..2026Q3),
+three model generations, an owned H100 cluster and a cloud H200 cluster with a prepaid
+commitment topped up with neocloud nodes. It is deterministic: one seeded ``random.Random``,
+no clock, so two runs give byte-identical files. Totals are
 accumulated while writing (not read back), so an end-to-end test can hold the warehouse to them.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import random
@@ -95,7 +97,8 @@ def generate(home: Home | str | os.PathLike[str], seed: int = DEFAULT_SEED) -> D
     capacity: dict[str, Decimal] = defaultdict(Decimal)
     for month in billing.months():
         for folder, name, rows in (
-            ("owned-h100", f"owned-h100_{month:%Y-%m}.csv", billing.owned_rows(assets, month)),
+            # Hourly owned rows (~6,000 a month) are shipped gzipped, as a busy export would be.
+            ("owned-h100", f"owned-h100_{month:%Y-%m}.csv.gz", billing.owned_rows(assets, month)),
             ("cloud", f"nimbus_focus_{month:%Y-%m}.csv", cloud[month]),
         ):
             for row in rows:
@@ -109,7 +112,18 @@ def generate(home: Home | str | os.PathLike[str], seed: int = DEFAULT_SEED) -> D
                 )
                 if row.get("ConsumedUnit") == "GPU-Hours":
                     capacity[json.loads(row["Tags"])["cluster"]] += row["ConsumedQuantity"]
-            _write(summary, "billing", Path("billing") / folder / name, billing.focus_csv(rows))
+            text = billing.focus_csv(rows)
+            _write(summary, "billing", Path("billing") / folder / name, text)
+    mapping_file = home.config / "billing_mappings" / "hyperbolt.yaml"
+    _write_config_file(mapping_file, billing.NEOCLOUD_MAPPING)
+    for month, rows in sorted(billing.neocloud_rows().items()):
+        for row in rows:
+            invoice = row["invoice_number"]
+            for totals in (summary.billed_cost_by_invoice, summary.effective_cost_by_invoice):
+                totals[invoice] = totals.get(invoice, Decimal(0)) + row["amount_usd"]
+            capacity[org.CLOUD] += row["gpu_hours"]  # by the cluster_mapping rule
+        relative = Path("billing") / "hyperbolt" / f"hyperbolt_{month:%Y-%m}.csv"
+        _write(summary, "billing", relative, billing.neocloud_csv(rows))
     summary.capacity_gpu_hours_by_cluster = dict(sorted(capacity.items()))
 
     mapping = home.config / "vendors" / "prefpair.yaml"
@@ -124,9 +138,18 @@ def generate(home: Home | str | os.PathLike[str], seed: int = DEFAULT_SEED) -> D
     return summary
 
 
+def _write_config_file(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+
+
 def _write(summary: DemoSummary, folder: str, relative: Path, text: str) -> None:
     path = summary.home.landing / relative
     data = text.encode("utf-8")
+    if relative.suffix == ".gz":
+        # mtime 0 and no file name in the header: the same text gives the same bytes.
+        data = gzip.compress(data, compresslevel=6, mtime=0)
     if not (path.exists() and path.read_bytes() == data):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")

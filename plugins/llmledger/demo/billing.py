@@ -4,7 +4,8 @@ The cloud bill follows how a GPU neocloud bills a prepaid commitment: the purcha
 once (``BilledCost`` > 0, ``EffectiveCost`` = 0) and amortized day by day over its term into
 covered-usage rows (``Used``) and idle-commitment rows (``Unused``), so that over the term the
 effective cost of those rows adds up to the purchase exactly. On-demand nodes rented on top
-are billed as used. Storage, an LLM API bill and support complete the invoice.
+are rented from a neocloud that bills its own CSV (:func:`neocloud_rows`). Storage, an LLM
+API bill and support complete the cloud invoice.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def cloud_rows(rng: random.Random, cloud_jobs: Sequence[Job]) -> dict[date, list
     capacity = cloud_gpus_by_day()
     rows: dict[date, list[dict[str, Any]]] = defaultdict(list)
     cluster_tag = json.dumps({"cluster": org.CLOUD})
-    for day, gpus in capacity.items():
+    for day in capacity:
         month = day.replace(day=1)
         commitment = _commitment(day)
         if day == commitment.start:
@@ -149,27 +150,81 @@ def cloud_rows(rng: random.Random, cloud_jobs: Sequence[Job]) -> dict[date, list
                     "ListCost": Decimal(0),
                 }
             )
-        extra = gpus - commitment.gpus
-        if extra > 0:
-            hours = Decimal(extra * 24)
-            cost = hours * org.ON_DEMAND_RATE
-            rows[month].append(
-                {
-                    **charge,
-                    **_costs(cost),
-                    "SkuId": "H200-GPU-HOUR-OD",
-                    "ServiceName": "GPU Compute",
-                    "ChargeDescription": f"On-demand H200 nodes ({extra} GPUs for the day)",
-                    "PricingUnit": "GPU-Hours",
-                    "PricingQuantity": hours,
-                    "ConsumedUnit": "GPU-Hours",
-                    "ConsumedQuantity": hours,
-                    "Tags": cluster_tag,
-                }
-            )
+    # GPUs above the commitment are rented by the day from a neocloud: see neocloud_rows().
     for month in months():
         rows[month].extend(_monthly_rows(rng, month))
     return dict(rows)
+
+
+def neocloud_rows() -> dict[date, list[dict[str, Any]]]:
+    """Burst nodes rented from the neocloud, per billing month, as its invoice CSV rows.
+
+    The neocloud bills a plain CSV (one row per node per day: GPU-hours x rate), mapped into
+    FOCUS by ``config/billing_mappings/hyperbolt.yaml`` (:data:`NEOCLOUD_MAPPING`): the demo's
+    second billing format. The neocloud does not know the lab's cluster names: its nodes join
+    the cloud cluster's pools through a rule of ``config/cluster_mapping.csv``.
+    """
+    rows: dict[date, list[dict[str, Any]]] = defaultdict(list)
+    for day, gpus in cloud_gpus_by_day().items():
+        extra = gpus - _commitment(day).gpus
+        month = day.replace(day=1)
+        for node in range(extra // org.NEOCLOUD_GPUS_PER_NODE):
+            hours = Decimal(org.NEOCLOUD_GPUS_PER_NODE * 24)
+            rows[month].append(
+                {
+                    "invoice_number": neocloud_invoice_id(month),
+                    "usage_date": day,
+                    "node_id": f"hb-h200-{node + 1:02d}",
+                    "gpu_model": "H200",
+                    "gpu_hours": hours,
+                    "rate_usd": org.ON_DEMAND_RATE,
+                    "amount_usd": hours * org.ON_DEMAND_RATE,
+                }
+            )
+    return dict(rows)
+
+
+NEOCLOUD_COLUMNS = (
+    "invoice_number",
+    "usage_date",
+    "node_id",
+    "gpu_model",
+    "gpu_hours",
+    "rate_usd",
+    "amount_usd",
+)
+NEOCLOUD_MAPPING = f"""\
+# How {org.NEOCLOUD_PROVIDER}'s invoice CSV maps into FOCUS (README "Billing formats").
+provider: {org.NEOCLOUD_PROVIDER}
+match_columns: [usage_date, node_id, gpu_hours, rate_usd]
+columns:
+  day: usage_date
+  resource_id: node_id
+  gpu_hours: gpu_hours
+  rate: rate_usd
+  amount: amount_usd
+  invoice_id: invoice_number
+  sku_id: gpu_model
+constants:
+  billing_account_id: {org.NEOCLOUD_ACCOUNT}
+  currency: USD
+  description: On-demand H200 node (8 GPUs), rented by the day
+"""
+
+
+def neocloud_invoice_id(month: date) -> str:
+    """The neocloud's invoice number for a billing month."""
+    return f"HB-{month:%Y%m}"
+
+
+def neocloud_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """The neocloud's invoice CSV text."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(NEOCLOUD_COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(row[column]) for column in NEOCLOUD_COLUMNS])
+    return buffer.getvalue()
 
 
 def _monthly_rows(rng: random.Random, month: date) -> list[dict[str, Any]]:

@@ -32,6 +32,11 @@ CLOUD_PROVIDER = "Nimbus Cloud"
 CLOUD_ACCOUNT = "nimbus-4471-2208"
 CLOUD_REGION = "us-central-2"
 ON_DEMAND_RATE = Decimal("3.90")  # USD per H200 GPU-hour, list price
+# Burst nodes come from a neocloud billing a plain CSV (the demo's second billing format).
+NEOCLOUD_PROVIDER = "Hyperbolt GPU"
+NEOCLOUD_ACCOUNT = "hb-lab-0193"
+NEOCLOUD_GPUS_PER_NODE = 8
+NEOCLOUD_NODE_PATTERN = "hb-h200-*"  # config/cluster_mapping.csv: these nodes are cloud-h200
 
 
 class Commitment:
@@ -275,6 +280,15 @@ def config_tables() -> dict[str, list[dict[str, Any]]]:
         "clusters": [
             {"cluster": OWNED, "ownership": "owned", "gpu_type": "H100", "gpus": 256},
             {"cluster": CLOUD, "ownership": "cloud", "gpu_type": "H200", "gpus": 128},
+        ],
+        "cluster_mapping": [
+            {
+                "priority": 10,
+                "match": "resource_id",
+                "pattern": NEOCLOUD_NODE_PATTERN,
+                "syntax": "glob",
+                "cluster": CLOUD,
+            }
         ],
         "owned_hardware": [
             {

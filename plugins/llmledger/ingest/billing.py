@@ -426,8 +426,10 @@ def _mapped_row(mapping: Mapping, source: dict[str, str | None]) -> dict[str, An
 
 # --- dispatch ---------------------------------------------------------------------------------
 def recognises(names: list[str]) -> bool:
-    """Whether a header is billing in a shape read without configuration (FOCUS or CUR 2.0)."""
-    return focus.recognises(names) or is_cur(names)
+    """Whether a header is billing in a shape read without configuration (FOCUS, CUR 2.0, GCP)."""
+    from llmledger.ingest import gcp
+
+    return focus.recognises(names) or is_cur(names) or gcp.recognises(names)
 
 
 def sniff_parquet(data: bytes) -> str | None:
@@ -448,7 +450,14 @@ def _folder_hint(home: Home, path: Path) -> str | None:
 
 
 def parse(home: Home, path: Path, data: bytes) -> Parsed:
-    """Parse a billing file (CSV or Parquet, gzip already removed) into FOCUS raw rows."""
+    """Parse a billing file (CSV, JSON Lines or Parquet, gzip removed) into FOCUS raw rows."""
+    from llmledger.ingest import gcp
+    from llmledger.ingest.common import decode
+
+    if not tabular.is_parquet(data):
+        text = decode(data)
+        if gcp.is_jsonl(text):
+            return gcp.parse_jsonl(text)
     names, records, where = tabular.read_table(data)
     mappings = load_mappings(home)
     hint = _folder_hint(home, path)
@@ -462,11 +471,14 @@ def parse(home: Home, path: Path, data: bytes) -> Parsed:
         )
     if is_cur(names) and not focus.recognises(names):
         return _mapped_parse(names, records, CUR_PARSER, _cur_row)
+    if gcp.recognises(names) and not focus.recognises(names):
+        return gcp.parse_table(names, records)
     if focus.recognises(names):
         return focus.parse_table(names, records, where)
     known = ", ".join(m.source for m in mappings) or "none"
     raise FileRejected(
         "unrecognised_header",
-        f"{where} is neither FOCUS (ChargePeriodStart/BilledCost), AWS CUR 2.0 (line_item_*) "
-        f"nor the columns of a billing mapping in config/{MAPPINGS_FOLDER}/ (mappings: {known})",
+        f"{where} is neither FOCUS (ChargePeriodStart/BilledCost), AWS CUR 2.0 (line_item_*), "
+        f"a GCP billing export (usage_start_time, cost) nor the columns of a billing mapping "
+        f"in config/{MAPPINGS_FOLDER}/ (mappings: {known})",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmledger.ingest import billing, focus, manifest, sacct, vendor_csv
+from llmledger.ingest import billing, focus, gcp, manifest, sacct, vendor_csv
 from llmledger.ingest.common import csv_records, physical_lines
 
 # CLI words (the landing folder names) and raw kinds are both accepted.
@@ -58,7 +58,9 @@ def sniff_kind(text: str) -> str | None:
     if first is None:
         return None
     if first.lstrip().startswith("{"):
-        return "run_manifest" if manifest.looks_like_manifest(first) else None
+        if manifest.looks_like_manifest(first):
+            return "run_manifest"
+        return "focus" if gcp.looks_like_jsonl(first) else None
     if "|" in first:
         return "slurm_job" if sacct.looks_like_sacct(first) else None
     for _, _, fields in csv_records([first]):
