@@ -140,3 +140,31 @@ create table raw_run_manifest (
     _source_row bigint not null,
     _ingested_at timestamp not null
 );
+
+-- One row per OpenCost allocation x window with GPU-hours (plugins/llmledger/ingest/opencost.py).
+create table raw_opencost_allocation (
+    allocation_name varchar not null,
+    cluster varchar not null,
+    node varchar,
+    namespace varchar,
+    controller varchar,
+    controller_kind varchar,
+    pod varchar,
+    container varchar,
+    labels varchar not null,
+    annotations varchar not null,
+    window_start timestamp not null,
+    window_end timestamp not null,
+    start_time timestamp not null,
+    end_time timestamp not null,
+    minutes decimal(38, 10),
+    gpu_hours decimal(38, 10) not null,
+    gpu_count decimal(38, 10),
+    gpu_cost decimal(38, 10),
+    cpu_core_hours decimal(38, 10),
+    total_cost decimal(38, 10),
+    _source_file varchar not null,
+    _source_sha256 varchar not null,
+    _source_row bigint not null,
+    _ingested_at timestamp not null
+);

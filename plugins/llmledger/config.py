@@ -49,9 +49,15 @@ DATASET_KINDS = (
     "human_preference",
     "other",
 )
-TAG_FIELDS = ("account", "wckey", "job_name", "comment", "partition", "user_name")
+SLURM_TAG_FIELDS = ("account", "wckey", "job_name", "comment", "partition", "user_name")
 CLUSTER_MATCHES = ("tag", "resource_id")
 PATTERN_SYNTAXES = ("regex", "glob")
+# Kubernetes workloads (OpenCost allocations): `k8s_label` / `k8s_annotation` patterns are
+# `key=glob` (`*`, `?`, `[...]` on the value, whole value); `k8s_namespace` is a regex like the
+# Slurm fields. Slurm rules never tag pods and Kubernetes rules never tag Slurm jobs.
+K8S_KEY_VALUE_FIELDS = ("k8s_label", "k8s_annotation")
+K8S_TAG_FIELDS = (*K8S_KEY_VALUE_FIELDS, "k8s_namespace")
+TAG_FIELDS = (*SLURM_TAG_FIELDS, *K8S_TAG_FIELDS)
 DEFAULT_VENDOR_ACTIVITY = "data.human"
 
 DEFAULT_POLICIES: dict[str, Any] = {
@@ -477,7 +483,11 @@ TABLES: dict[str, Table] = {
             (
                 Column("priority", "int", help="lower wins; unique"),
                 Column("field", choices=TAG_FIELDS),
-                Column("pattern", "regex", help="Python regex, must match the whole value"),
+                Column(
+                    "pattern",
+                    help="Python regex, must match the whole value; for k8s_label and "
+                    "k8s_annotation: key=glob (e.g. team=data-*)",
+                ),
                 Column("activity", choices=TAGGABLE_ACTIVITIES),
                 Column("model_generation", required=False, help="must be in model_generations.csv"),
                 Column("dataset_version", required=False, help="must be in datasets.csv"),
@@ -895,6 +905,25 @@ def _policy_problem(key: str, text: str) -> str | None:
 # ----------------------------------------------------------------------------- cross checks
 
 
+def _check_tag_pattern(row: TagRule, line: int, issues: _Issues) -> None:
+    """A regex for job fields and k8s_namespace; ``key=glob`` for labels and annotations."""
+    if row.field in K8S_KEY_VALUE_FIELDS:
+        key, equals, _ = row.pattern.partition("=")
+        if not equals or not key.strip():
+            issues.add(
+                "tag_mapping.csv",
+                line,
+                "pattern",
+                row.pattern,
+                f"key=glob for {row.field}, e.g. team=data-*",
+            )
+        return
+    try:
+        re.compile(row.pattern)
+    except re.error:
+        issues.add("tag_mapping.csv", line, "pattern", row.pattern, "a valid regular expression")
+
+
 def _check_references(parsed: Mapping[str, _Parsed], issues: _Issues) -> None:
     generations = {k[0] for k in parsed["model_generations"].known_keys}
     datasets = {k[0] for k in parsed["datasets"].known_keys}
@@ -926,6 +955,7 @@ def _check_references(parsed: Mapping[str, _Parsed], issues: _Issues) -> None:
 
     rules = parsed["tag_mapping"]
     for row, line in zip(rules.rows, rules.lines, strict=True):
+        _check_tag_pattern(row, line, issues)
         if row.model_generation is not None and row.model_generation not in generations:
             issues.add(
                 "tag_mapping.csv",

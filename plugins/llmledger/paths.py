@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_HOME = ".llmledger"
-RAW_KINDS = ("focus", "annotation_invoice", "slurm_job", "run_manifest")
+# opencost_allocation: OpenCost allocation JSON (Kubernetes pods).
+RAW_KINDS = ("focus", "annotation_invoice", "slurm_job", "run_manifest", "opencost_allocation")
 LANDING_FOLDERS = ("billing", "invoices", "pipeline")
 
 

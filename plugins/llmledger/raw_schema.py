@@ -138,11 +138,40 @@ RUN_MANIFEST = pa.schema(
     ]
 )
 
+# One row per OpenCost allocation x window with GPU-hours (llmledger.ingest.opencost). `__idle__`
+# and zero-GPU allocations are skipped at ingest (counted in the ingest log).
+OPENCOST_ALLOCATION = pa.schema(
+    [
+        pa.field("allocation_name", pa.string(), nullable=False),  # the key OpenCost gives it
+        pa.field("cluster", pa.string(), nullable=False),
+        pa.field("node", pa.string()),
+        pa.field("namespace", pa.string()),
+        pa.field("controller", pa.string()),
+        pa.field("controller_kind", pa.string()),
+        pa.field("pod", pa.string()),
+        pa.field("container", pa.string()),
+        pa.field("labels", pa.string(), nullable=False),  # JSON object text, '{}' if none
+        pa.field("annotations", pa.string(), nullable=False),  # JSON object text, '{}' if none
+        pa.field("window_start", TS, nullable=False),
+        pa.field("window_end", TS, nullable=False),
+        pa.field("start_time", TS, nullable=False),  # when it ran inside the window
+        pa.field("end_time", TS, nullable=False),
+        pa.field("minutes", QTY),
+        pa.field("gpu_hours", QTY, nullable=False),
+        pa.field("gpu_count", QTY),
+        pa.field("gpu_cost", MONEY),  # OpenCost's own (list-price) estimate; not used to attribute
+        pa.field("cpu_core_hours", QTY),
+        pa.field("total_cost", MONEY),
+        *LINEAGE,
+    ]
+)
+
 RAW_SCHEMAS: dict[str, pa.Schema] = {
     "focus": FOCUS,
     "annotation_invoice": ANNOTATION_INVOICE,
     "slurm_job": SLURM_JOB,
     "run_manifest": RUN_MANIFEST,
+    "opencost_allocation": OPENCOST_ALLOCATION,
 }
 
 # One row per ingested source file: written last, so its presence means "fully ingested".

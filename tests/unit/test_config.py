@@ -174,6 +174,10 @@ BROKEN = [
      "regular expression"),
     ("activity", "tag_mapping", 0, "10,account,pretrain,idle,,", 2, "activity", "idle",
      "training.pretrain"),
+    ("k8s label without key", "tag_mapping", 1, "20,k8s_label,data-*,evaluation,,", 3,
+     "pattern", "data-*", "key=glob"),
+    ("k8s namespace regex", "tag_mapping", 1, "20,k8s_namespace,eval-(.*,evaluation,,", 3,
+     "pattern", "eval-(.*", "regular expression"),
     ("vendor dataset", "vendor_projects", 0, "acme,P1,gone-v1,", 2, "dataset_version", "gone-v1",
      "datasets.csv"),
     ("hardware cluster", "owned_hardware", 0,
@@ -282,3 +286,19 @@ def test_missing_file_is_an_error(home):
     (home.config / "fx_rates.csv").unlink()
     (issue,) = errors_of(home)
     assert issue.file == "fx_rates.csv" and "exist" in issue.expected
+
+
+def test_k8s_rules_take_key_glob_patterns_that_are_not_regexes(home):
+    """`team=**` is no valid regex but a fine glob; a k8s_label rule keeps it verbatim."""
+    tables = dict(VALID)
+    tables["tag_mapping"] = [
+        *VALID["tag_mapping"],
+        "40,k8s_label,team=**,data.selection,,",
+        "50,k8s_annotation,llmledger.io/dataset=web-filtered-*,data.selection,,filtered-v1",
+        "60,k8s_namespace,train-.*,training.pretrain,gen1,",
+    ]
+    write(home, tables)
+    rules = {r.priority: r for r in config.load_config(home).tag_mapping}
+    assert (rules[40].field, rules[40].pattern) == ("k8s_label", "team=**")
+    assert rules[50].pattern == "llmledger.io/dataset=web-filtered-*"
+    assert rules[60].field == "k8s_namespace"

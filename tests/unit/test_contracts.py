@@ -33,6 +33,7 @@ def test_raw_ddl_matches_raw_schema(tmp_path):
         "raw_annotation_invoice": raw_schema.ANNOTATION_INVOICE,
         "raw_slurm_job": raw_schema.SLURM_JOB,
         "raw_run_manifest": raw_schema.RUN_MANIFEST,
+        "raw_opencost_allocation": raw_schema.OPENCOST_ALLOCATION,
         "raw_ingest_log": raw_schema.INGEST_LOG,
         "quarantine_row": raw_schema.QUARANTINE_ROW,
     }

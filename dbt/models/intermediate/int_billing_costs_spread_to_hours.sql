@@ -2,9 +2,11 @@
 -- is spread over its hours in proportion to the seconds of each hour it covers; the floor
 -- remainder goes to its last hour, so each charge's hours sum exactly to the charge.
 -- A zero-length charge period lands whole in its starting hour.
+-- Non-GPU shared costs of a cluster (tag cost_type other than gpu) are not pooled: see
+-- int_shared_costs_distributed.
 with charges as (
     select * from {{ ref('int_billing_charges_converted') }}
-    where cluster is not null
+    where cluster is not null and {{ shared_cost_type('tags') }} is null
 ),
 
 hours as (

@@ -1,6 +1,9 @@
 -- One row per job x hour it held GPUs: jobs are split at hour boundaries.
 -- gpu_hour_units = GPUs x seconds in that hour / 3600, in units of 1e-10 GPU-hour.
 -- A job still running (no End) is counted up to the end of the latest billed hour.
+-- Kubernetes pods arrive from int_jobs_tagged already split per hour with the GPU-hours
+-- OpenCost recorded (`recorded_gpu_hour_units`, fractional GPUs included); those are used as
+-- they are instead of GPUs x seconds.
 with jobs as (
     select * from {{ ref('int_jobs_tagged') }}
     where gpus > 0 and start_time is not null
@@ -31,6 +34,7 @@ hours as (
         dataset_version,
         start_time,
         effective_end,
+        recorded_gpu_hour_units,
         unnest(range(date_trunc('hour', start_time), effective_end, interval 1 hour)) as hour
     from bounded
     where effective_end > start_time
@@ -47,11 +51,14 @@ final as (
         activity,
         model_generation,
         dataset_version,
-        {{ prorate_units(
-            "gpus * date_diff('second', greatest(start_time, hour), least(effective_end, hour + interval 1 hour))",
-            10000000000,
-            3600
-        ) }} as gpu_hour_units
+        coalesce(
+            recorded_gpu_hour_units,
+            {{ prorate_units(
+                "gpus * date_diff('second', greatest(start_time, hour), least(effective_end, hour + interval 1 hour))",
+                10000000000,
+                3600
+            ) }}
+        ) as gpu_hour_units
     from hours
 )
 

@@ -8,6 +8,9 @@
 -- `data.generation` (policy `rl_rollouts`); `kind=ablation` (a data ablation run) goes to
 -- `data.selection` or `evaluation` (policy `ablations`). `tagged_activity` keeps the tag's
 -- activity and `activity_policy` names the policy that overrode it.
+-- Kubernetes pods (OpenCost allocations) join the same stream, one row per pod x hour, tagged
+-- by their labels, annotations and the k8s_* rules in int_k8s_pods_tagged; `workload` says
+-- which kind a row is (`slurm_job` or `k8s_pod`). Slurm rules never apply to pods.
 with jobs as (
     select * from {{ ref('stg_slurm__jobs') }}
     where is_latest_record
@@ -15,6 +18,11 @@ with jobs as (
 
 rules as (
     select * from {{ ref('stg_config__tag_mapping') }}
+    where not starts_with(field, 'k8s_')
+),
+
+k8s_pods as (
+    select * from {{ ref('int_k8s_pods_tagged') }}
 ),
 
 activities as (
@@ -137,6 +145,15 @@ final as (
         checked.tag_problem
     from checked
     cross join policies
+),
+
+unioned as (
+    select
+        *,
+        'slurm_job' as workload
+    from final
+    union all by name
+    select * from k8s_pods
 )
 
-select * from final
+select * from unioned

@@ -1,7 +1,8 @@
 -- One row per attributed piece of spend, as incurred: GPU cost allocated to jobs, idle
--- capacity, direct billing costs, annotation invoice lines and dataset licences. Every dollar
--- of effective billing cost, annotation cost and licence cost appears here exactly once
--- (checked in rpt_reconciliation).
+-- capacity, direct billing costs, annotation invoice lines, dataset licences and non-GPU
+-- shared costs of a cluster distributed to its jobs per month (incurred_at = the month's start).
+-- Every dollar of effective billing cost, annotation cost and licence cost appears here exactly
+-- once (checked in rpt_reconciliation).
 with allocations as (
     select * from {{ ref('int_gpu_hours_allocated_to_pools') }}
 ),
@@ -44,6 +45,10 @@ licences as (
         on
             licensed_datasets.licence_currency = fx_rates.currency
             and licensed_datasets.licence_date >= fx_rates.rate_date
+),
+
+shared_costs as (
+    select * from {{ ref('int_shared_costs_distributed') }}
 ),
 
 unioned as (
@@ -92,6 +97,18 @@ unioned as (
         dataset_version,
         cost_usd
     from licences
+
+    union all
+
+    select
+        case row_kind when 'job' then 'shared_cost' else 'shared_unallocated' end as cost_source,
+        coalesce(job_key, cluster || '/shared-unallocated') || ' ' || shared_cost_type as source_key,
+        month as incurred_at,
+        activity,
+        model_generation,
+        dataset_version,
+        cost_usd
+    from shared_costs
 ),
 
 final as (

@@ -73,6 +73,19 @@ manifest_lines as (
     select * from {{ ref('stg_run_manifests__runs') }}
 ),
 
+opencost_lines as (
+    select * from {{ ref('stg_opencost__allocations') }}
+),
+
+shared_charges as (
+    select * from {{ ref('int_billing_charges_converted') }}
+    where cluster is not null and {{ shared_cost_type('tags') }} is not null
+),
+
+shared_distributed as (
+    select * from {{ ref('int_shared_costs_distributed') }}
+),
+
 job_hours as (
     select * from {{ ref('int_job_gpu_hours_by_hour') }}
 ),
@@ -289,6 +302,12 @@ raw_rows as (
         count(*) as row_count
     from manifest_lines
     group by _source_sha256
+    union all
+    select
+        _source_sha256,
+        count(*) as row_count
+    from opencost_lines
+    group by _source_sha256
 ),
 
 ingest_row_accounting as (
@@ -460,7 +479,37 @@ charge_period_total as (
         on incurred.quarter = posted.quarter
 ),
 
+shared_cost_conservation as (
+    -- Non-GPU shared costs of a cluster (tag cost_type other than gpu) reach jobs, or the
+    -- visible unallocated line, to the last unit: what the bills say = what was distributed.
+    select
+        'shared_cost_conservation' as check_name,
+        'fail' as severity,
+        billed.cluster || ' ' || billed.shared_cost_type as scope,
+        billed.cost as expected,
+        coalesce(distributed.cost, 0) as actual
+    from (
+        select
+            cluster,
+            {{ shared_cost_type('tags') }} as shared_cost_type,
+            sum(effective_cost_usd) as cost
+        from shared_charges
+        group by cluster, {{ shared_cost_type('tags') }}
+    ) as billed
+    left join (
+        select
+            cluster,
+            shared_cost_type,
+            sum(cost_usd) as cost
+        from shared_distributed
+        group by cluster, shared_cost_type
+    ) as distributed
+        on billed.cluster = distributed.cluster and billed.shared_cost_type = distributed.shared_cost_type
+),
+
 unioned as (
+    select * from shared_cost_conservation
+    union all
     select * from pool_conservation
     union all
     select * from billing_invoice_total

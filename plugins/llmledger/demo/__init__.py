@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from llmledger import config as config_mod
-from llmledger.demo import billing, invoices
+from llmledger.demo import billing, invoices, kubernetes
 from llmledger.demo import organisation as org
 from llmledger.demo.jobs import hourly_capacity, plan, sacct_files
 from llmledger.paths import Home
@@ -45,6 +45,9 @@ class DemoSummary:
     jobs_by_cluster: dict[str, int] = field(default_factory=dict)
     gpu_hours_by_cluster: dict[str, Decimal] = field(default_factory=dict)
     capacity_gpu_hours_by_cluster: dict[str, Decimal] = field(default_factory=dict)
+    # Kubernetes pods (OpenCost JSON), included in gpu_hours_by_cluster as well.
+    pod_count: int = 0
+    pod_gpu_hours_by_cluster: dict[str, Decimal] = field(default_factory=dict)
 
     @property
     def total_billed_cost(self) -> Decimal:
@@ -92,6 +95,17 @@ def generate(home: Home | str | os.PathLike[str], seed: int = DEFAULT_SEED) -> D
     }
     for sacct in sacct_files(jobs):
         _write(summary, "pipeline", Path("pipeline") / sacct.name, sacct.text())
+
+    pods = kubernetes.plan_pods(jobs, seed)
+    summary.pod_count = len(pods)
+    pod_hours: dict[str, Decimal] = defaultdict(Decimal)
+    for pod in pods:
+        pod_hours[kubernetes.CLUSTER] += pod.gpu_hours
+    summary.pod_gpu_hours_by_cluster = dict(pod_hours)
+    for cluster, hours in pod_hours.items():
+        summary.gpu_hours_by_cluster[cluster] += hours
+    for export in kubernetes.opencost_files(pods):
+        _write(summary, "pipeline", Path("pipeline") / "k8s" / export.name, export.text())
 
     cloud = billing.cloud_rows(rng, [j for j in jobs if j.cluster == org.CLOUD])
     capacity: dict[str, Decimal] = defaultdict(Decimal)

@@ -192,6 +192,8 @@ TAG_RULES = (
     (11, "job_name", r"eval-gen2-.*", "evaluation", "gen2", None),
     (12, "job_name", r"eval-gen3-.*", "evaluation", "gen3", None),
     (19, "job_name", r"^eval-.*", "evaluation", None, None),
+    # Kubernetes evaluation pods (OpenCost): key=glob on a label; the generation is a label.
+    (15, "k8s_label", "app=lm-eval-*", "evaluation", None, None),
     (20, "wckey", r"gen1-pt", "training.pretrain", "gen1", None),
     (21, "wckey", r"gen2-pt", "training.pretrain", "gen2", None),
     (22, "wckey", r"gen3-pt", "training.pretrain", "gen3", None),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmledger.ingest import billing, focus, gcp, manifest, sacct, vendor_csv
+from llmledger.ingest import billing, focus, gcp, manifest, opencost, sacct, vendor_csv
 from llmledger.ingest.common import csv_records, physical_lines
 
 # CLI words (the landing folder names) and raw kinds are both accepted.
@@ -16,6 +16,7 @@ KIND_ALIASES = {
     "annotation_invoice": "annotation_invoice",
     "slurm_job": "slurm_job",
     "run_manifest": "run_manifest",
+    "opencost_allocation": "opencost_allocation",
 }
 LANDING_KIND = {"billing": "focus", "invoices": "annotation_invoice", "pipeline": "slurm_job"}
 LANDING_FOLDER = {kind: folder for folder, kind in LANDING_KIND.items()}
@@ -24,10 +25,14 @@ PARSERS = {
     "annotation_invoice": vendor_csv.PARSER,
     "slurm_job": sacct.PARSER,
     "run_manifest": manifest.PARSER,
+    "opencost_allocation": opencost.PARSER,
 }
 # JSON Lines under landing/pipeline/ are run manifests, not sacct dumps.
 LANDING_FOLDER["run_manifest"] = "pipeline"
 MANIFEST_SUFFIXES = (".jsonl", ".ndjson")
+# A JSON document (not JSON Lines) under landing/pipeline/ is an OpenCost allocation response.
+LANDING_FOLDER["opencost_allocation"] = "pipeline"
+OPENCOST_SUFFIXES = (".json",)
 
 
 def normalise_kind(kind: str) -> str | None:
@@ -46,8 +51,13 @@ def kind_from_landing(relative: Path) -> str | None:
     if len(relative.parts) < 2:
         return None
     kind = LANDING_KIND.get(relative.parts[0])
-    if kind == "slurm_job" and relative.suffix.lower() in MANIFEST_SUFFIXES:
+    suffix = relative.suffix.lower()
+    if suffix == ".gz":  # gzip is a wrapper: the suffix before it says what is inside
+        suffix = relative.with_suffix("").suffix.lower()
+    if kind == "slurm_job" and suffix in MANIFEST_SUFFIXES:
         return "run_manifest"
+    if kind == "slurm_job" and suffix in OPENCOST_SUFFIXES:
+        return "opencost_allocation"
     return kind
 
 
@@ -60,6 +70,8 @@ def sniff_kind(text: str) -> str | None:
     if first.lstrip().startswith("{"):
         if manifest.looks_like_manifest(first):
             return "run_manifest"
+        if opencost.looks_like_opencost(text):
+            return "opencost_allocation"
         return "focus" if gcp.looks_like_jsonl(first) else None
     if "|" in first:
         return "slurm_job" if sacct.looks_like_sacct(first) else None

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from llmledger.ingest import billing, focus, manifest, sacct, tabular, vendor_csv
+from llmledger.ingest import billing, focus, manifest, opencost, sacct, tabular, vendor_csv
 from llmledger.ingest.common import FileRejected, Parsed, Rejected, decode
 from llmledger.ingest.detect import (
     LANDING_FOLDER,
@@ -56,6 +56,7 @@ class IngestResult:
     rows_skipped: int = 0
     reasons: Mapping[str, int] = field(default_factory=dict)
     message: str = ""
+    skip_reasons: Mapping[str, int] = field(default_factory=dict)  # skipped rows by reason
 
     def summary(self) -> str:
         """One line for people: the file, then what was loaded, quarantined or why not."""
@@ -68,6 +69,12 @@ class IngestResult:
                 text += (
                     " ("
                     + ", ".join(f"{n} {code}" for code, n in sorted(self.reasons.items()))
+                    + ")"
+                )
+            if self.skip_reasons:
+                text += (
+                    " (skipped: "
+                    + ", ".join(f"{n} {code}" for code, n in sorted(self.skip_reasons.items()))
                     + ")"
                 )
             return text
@@ -194,6 +201,14 @@ def ingest_file(
             problem = exc
     if detected is None and problem is None and text is None:
         detected = billing.sniff_parquet(content)
+    if wanted == "slurm_job" and text is not None:
+        # `--kind pipeline` names the folder, which also holds manifests and OpenCost JSON.
+        try:
+            sniffed = sniff_kind(text)
+        except FileRejected:
+            sniffed = None
+        if sniffed in ("run_manifest", "opencost_allocation"):
+            detected = sniffed
     if detected is not None and not in_landing:
         path = _place_in_landing(home, path, detected, text, sha)
     source_file = _display(home, path)
@@ -266,6 +281,8 @@ def _parse(home: Home, path: Path, kind: str, text: str) -> Parsed:
         return parse_invoice(text, mapping_for(home.config, vendor), vendor)
     if kind == "run_manifest":
         return manifest.parse(text)
+    if kind == "opencost_allocation":
+        return opencost.parse(text)
     return sacct.parse(text, _slurm_timezone(home))
 
 
@@ -405,6 +422,7 @@ def _load(
         rows_quarantined=len(parsed.rejected),
         rows_skipped=parsed.rows_skipped,
         reasons=reasons,
+        skip_reasons=dict(getattr(parsed, "skip_reasons", {})),
     )
     if parsed.rejected:
         log.warning("%s", result.summary())

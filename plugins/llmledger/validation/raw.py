@@ -81,6 +81,10 @@ SUITES: dict[str, list[_Check]] = {
         _at_least_zero("gpus"),
         _not_before("end_time", "start_time"),
     ],
+    "opencost_allocation": [
+        _at_least_zero("gpu_hours"),
+        _not_before("end_time", "start_time"),
+    ],
 }
 for _suite in SUITES.values():
     _suite[:0] = [_not_null(field.name) for field in LINEAGE]
