@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from llmledger.ingest import billing, focus, manifest, opencost, sacct, tabular, vendor_csv
-from llmledger.ingest.common import FileRejected, Parsed, Rejected, decode
+from llmledger.ingest.common import FileRejected, Parsed, Record, Rejected, RowError, decode
 from llmledger.ingest.detect import (
     LANDING_FOLDER,
     PARSERS,
@@ -39,6 +39,25 @@ log = logging.getLogger(__name__)
 LOADED = "loaded"
 FILE_QUARANTINED = "file_quarantined"
 ALREADY_INGESTED = "already_ingested"
+
+# The largest absolute value a raw column may hold. A bill or invoice line of a trillion (in
+# any currency), or a job on a million GPUs, is a typo or garbage; loading it would overflow
+# the warehouse's DECIMAL(38, 10) sums, FX conversions and HUGEINT cost splits and crash dbt
+# for everyone, so the row is quarantined (`out_of_range`) instead. Other columns are bounded
+# by their storage type (DECIMAL(38, 10), BIGINT).
+MONEY_LIMIT = Decimal(10) ** 12
+MAX_ABS: dict[str, Decimal] = {
+    **dict.fromkeys(
+        (
+            "billed_cost", "effective_cost", "list_cost", "contracted_cost",
+            "unit_price", "platform_fee", "credit", "amount", "tax", "discount",
+            "invoice_total", "gpu_cost", "total_cost",
+        ),
+        MONEY_LIMIT,
+    ),
+    "gpus": Decimal(10) ** 6,
+}  # fmt: skip
+STORAGE_LIMIT = {"decimal": Decimal(10) ** 28, "int": Decimal(2) ** 63}
 
 
 @dataclass(frozen=True)
@@ -357,6 +376,7 @@ def _load(
     from llmledger.validation.raw import Flag, expected, validate_batch
 
     lineage = {"_source_file": source_file, "_source_sha256": sha, "_ingested_at": ingested_at}
+    _reject_out_of_range(kind, parsed)
     rows = [{**record.values, **lineage, "_source_row": record.line} for record in parsed.records]
     table = pa.Table.from_pylist(rows, schema=RAW_SCHEMAS[kind])
 
@@ -431,6 +451,50 @@ def _load(
     else:
         log.info("%s", result.summary())
     return result
+
+
+def _range_problem(kind: str, record: Record) -> RowError | None:
+    """The first value of ``record`` beyond :data:`MAX_ABS` or its column's storage type."""
+    for column in RAW_SCHEMAS[kind]:
+        value = record.values.get(column.name)
+        if isinstance(value, bool) or not isinstance(value, int | Decimal):
+            continue
+        if pa.types.is_decimal(column.type):
+            storage = STORAGE_LIMIT["decimal"]
+        elif pa.types.is_integer(column.type):
+            storage = STORAGE_LIMIT["int"]
+        else:
+            continue
+        limit = min(MAX_ABS.get(column.name, storage), storage)
+        if not Decimal(value).is_finite() or abs(Decimal(value)) >= limit:
+            text = _as_text(value) if isinstance(value, Decimal) else str(value)
+            return RowError(
+                "out_of_range",
+                column.name,
+                text,
+                f"an absolute value below {limit:,.0f}",
+                f"column {column.name}: {text} is out of range; expected an absolute value "
+                f"below {limit:,.0f}",
+            )
+    return None
+
+
+def _reject_out_of_range(kind: str, parsed: Parsed) -> None:
+    """Move records with an out-of-range value to ``parsed.rejected`` (before Arrow sees them:
+    a value wider than DECIMAL(38, 10) would not even convert)."""
+    kept: list[Record] = []
+    for record in parsed.records:
+        problem = _range_problem(kind, record)
+        if problem is None:
+            kept.append(record)
+        else:
+            parsed.rejected.append(Rejected.from_error(record.line, record.raw_text, problem))
+            # An invoice line: the whole-invoice checks must know the invoice lost a line.
+            invoice_of = getattr(parsed, "invoice_of", None)
+            if invoice_of is not None and record.values.get("invoice_id"):
+                vendor = str(record.values.get("vendor") or "").lower()
+                invoice_of[record.line] = (vendor, record.values["invoice_id"])
+    parsed.records = kept
 
 
 def _quarantine_table(
