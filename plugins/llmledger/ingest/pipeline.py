@@ -100,6 +100,41 @@ class IngestResult:
         return f"{self.source_file}: {self.status.replace('_', ' ')}: {self.message}"
 
 
+class UnsafePath(ValueError):
+    """A path written as a landing file that leads outside ``landing/`` (through ``..`` or a
+    symbolic link). Nothing is read from it."""
+
+
+def confine_to_landing(
+    home: Home | str | os.PathLike[str] | None,
+    path: str | os.PathLike[str],
+    strict: bool = True,
+) -> Path:
+    """``path`` (made absolute, not normalised) once it is known to stay inside ``landing/``.
+
+    A path written under ``landing/`` must still be there once ``..`` and symbolic links are
+    resolved, else :class:`UnsafePath`: a link planted in landing/ must not make ingest read
+    (and copy into the home) a file from elsewhere. ``strict`` also refuses paths not written
+    under ``landing/`` at all (what the DAG ingests); otherwise they pass, as files given from
+    outside the home that ingest copies in.
+    """
+    home = _home(home)
+    written = Path(os.path.join(os.getcwd(), os.path.expanduser(os.fspath(path))))
+    landing = home.landing
+    claims_landing = written.parts[: len(landing.parts)] == landing.parts
+    if not claims_landing and not strict:
+        return written
+    real = Path(os.path.realpath(written))
+    if claims_landing and real.is_relative_to(os.path.realpath(landing)):
+        return written
+    shown = _display(home, written) if claims_landing else str(written)
+    how = "a symbolic link" if written.is_symlink() else "a path"
+    raise UnsafePath(
+        f"{shown}: refused: {how} that resolves to {real}, outside {landing}; "
+        "only files inside landing/ are ingested (copy the file into landing/ instead)"
+    )
+
+
 def _home(home: Home | str | os.PathLike[str] | None) -> Home:
     return Home(_absolute(home.root)) if isinstance(home, Home) else Home.resolve(home)
 
@@ -131,11 +166,17 @@ def pending_files(home: Home | str | os.PathLike[str] | None) -> list[Path]:
     home = _home(home)
     if not home.landing.is_dir():
         return []
-    return sorted(
-        path
-        for path in _walk(home.landing)
-        if not (home.ingest_log / f"{_sha256(path.read_bytes())}.parquet").exists()
-    )
+    pending = []
+    for path in _walk(home.landing):
+        try:
+            confine_to_landing(home, path)
+        except UnsafePath as exc:
+            # Not read, not ingested: the run goes on with the files that are really here.
+            log.warning("%s", exc)
+            continue
+        if not (home.ingest_log / f"{_sha256(path.read_bytes())}.parquet").exists():
+            pending.append(path)
+    return sorted(pending)
 
 
 def ingest_paths(
@@ -153,6 +194,7 @@ def ingest_paths(
     normalise_kind(kind)
     files: list[Path] = []
     for given in paths:
+        confine_to_landing(home, given, strict=False)
         path = _absolute(given)
         if path.is_dir():
             # A home inside the folder being ingested: only its landing files are sources.
@@ -164,6 +206,9 @@ def ingest_paths(
         else:
             raise FileNotFoundError(f"no such file or folder: {path}")
     unique = list(dict.fromkeys(files))
+    # Every path is checked before the first is ingested: a refused one stops the whole call.
+    for path in unique:
+        confine_to_landing(home, path, strict=False)
     results: list[IngestResult] = []
     for done, path in enumerate(unique, start=1):
         result = ingest_file(home, path, kind)
@@ -183,7 +228,7 @@ def ingest_file(
     and nothing is written.
     """
     home = _home(home)
-    path = _absolute(path)
+    path = _absolute(confine_to_landing(home, path, strict=False))
     wanted = normalise_kind(kind)
     data = path.read_bytes()
     sha = _sha256(data)
