@@ -54,6 +54,8 @@ def ingest_one(home: Home, path: str) -> dict[str, Any]:
     with its one-line ``summary`` for the log."""
     from llmledger import ingest
 
+    # The DAG only ever ingests landing files; a path that leads elsewhere is refused.
+    ingest.confine_to_landing(home, path)
     result = ingest.ingest_file(home, Path(path), kind="auto")
     return {**to_jsonable(result), "summary": result.summary()}
 
@@ -110,12 +112,13 @@ _INPUT_ERRORS = (
     ("llmledger.validation.marts", "ValidationFailed"),
     ("llmledger.freshness", "FreshnessFailed"),
     ("llmledger.periods", "PeriodError"),
+    ("llmledger.ingest.pipeline", "UnsafePath"),
 )
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """The input errors (``ConfigError``, ``BuildFailed``, ``ValidationFailed``,
-    ``PeriodError``) loaded so far.
+    ``PeriodError``, ``UnsafePath``) loaded so far.
 
     A retry cannot fix them, and the CLI prints them as a message rather than a traceback.
     """

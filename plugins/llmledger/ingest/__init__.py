@@ -5,6 +5,20 @@ Parsers: FOCUS 1.0-1.4 billing CSV (:mod:`.focus`), annotation-vendor invoice CS
 :mod:`.detect`, atomic writes in :mod:`.writer`, the per-file flow in :mod:`.pipeline`.
 """
 
-from llmledger.ingest.pipeline import IngestResult, ingest_file, ingest_paths, pending_files
+from llmledger.ingest.pipeline import (
+    IngestResult,
+    UnsafePath,
+    confine_to_landing,
+    ingest_file,
+    ingest_paths,
+    pending_files,
+)
 
-__all__ = ["IngestResult", "ingest_file", "ingest_paths", "pending_files"]
+__all__ = [
+    "IngestResult",
+    "UnsafePath",
+    "confine_to_landing",
+    "ingest_file",
+    "ingest_paths",
+    "pending_files",
+]

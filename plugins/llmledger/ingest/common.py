@@ -106,8 +106,15 @@ def decode(data: bytes) -> str:
         raise FileRejected("binary_file", "not a text file (it contains NUL bytes)")
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        if data.startswith(codecs.BOM_UTF8):
+            # The file says it is UTF-8; read as Windows-1252 its BOM would become "ï»¿" in
+            # the first column's name, and that column would silently load as empty.
+            raise FileRejected(
+                "bad_encoding",
+                f"starts with a UTF-8 byte-order mark but is not valid UTF-8 "
+                f"(byte {exc.start}: {exc.reason})",
+            ) from exc
     try:
         # Spreadsheet exports on Windows are the usual non-UTF-8 case.
         return data.decode("cp1252")

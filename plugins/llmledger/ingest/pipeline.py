@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from llmledger.ingest import billing, focus, manifest, opencost, sacct, tabular, vendor_csv
-from llmledger.ingest.common import FileRejected, Parsed, Rejected, decode
+from llmledger.ingest.common import FileRejected, Parsed, Record, Rejected, RowError, decode
 from llmledger.ingest.detect import (
     LANDING_FOLDER,
     PARSERS,
@@ -39,6 +39,25 @@ log = logging.getLogger(__name__)
 LOADED = "loaded"
 FILE_QUARANTINED = "file_quarantined"
 ALREADY_INGESTED = "already_ingested"
+
+# The largest absolute value a raw column may hold. A bill or invoice line of a trillion (in
+# any currency), or a job on a million GPUs, is a typo or garbage; loading it would overflow
+# the warehouse's DECIMAL(38, 10) sums, FX conversions and HUGEINT cost splits and crash dbt
+# for everyone, so the row is quarantined (`out_of_range`) instead. Other columns are bounded
+# by their storage type (DECIMAL(38, 10), BIGINT).
+MONEY_LIMIT = Decimal(10) ** 12
+MAX_ABS: dict[str, Decimal] = {
+    **dict.fromkeys(
+        (
+            "billed_cost", "effective_cost", "list_cost", "contracted_cost",
+            "unit_price", "platform_fee", "credit", "amount", "tax", "discount",
+            "invoice_total", "gpu_cost", "total_cost",
+        ),
+        MONEY_LIMIT,
+    ),
+    "gpus": Decimal(10) ** 6,
+}  # fmt: skip
+STORAGE_LIMIT = {"decimal": Decimal(10) ** 28, "int": Decimal(2) ** 63}
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,41 @@ class IngestResult:
         return f"{self.source_file}: {self.status.replace('_', ' ')}: {self.message}"
 
 
+class UnsafePath(ValueError):
+    """A path written as a landing file that leads outside ``landing/`` (through ``..`` or a
+    symbolic link). Nothing is read from it."""
+
+
+def confine_to_landing(
+    home: Home | str | os.PathLike[str] | None,
+    path: str | os.PathLike[str],
+    strict: bool = True,
+) -> Path:
+    """``path`` (made absolute, not normalised) once it is known to stay inside ``landing/``.
+
+    A path written under ``landing/`` must still be there once ``..`` and symbolic links are
+    resolved, else :class:`UnsafePath`: a link planted in landing/ must not make ingest read
+    (and copy into the home) a file from elsewhere. ``strict`` also refuses paths not written
+    under ``landing/`` at all (what the DAG ingests); otherwise they pass, as files given from
+    outside the home that ingest copies in.
+    """
+    home = _home(home)
+    written = Path(os.path.join(os.getcwd(), os.path.expanduser(os.fspath(path))))
+    landing = home.landing
+    claims_landing = written.parts[: len(landing.parts)] == landing.parts
+    if not claims_landing and not strict:
+        return written
+    real = Path(os.path.realpath(written))
+    if claims_landing and real.is_relative_to(os.path.realpath(landing)):
+        return written
+    shown = _display(home, written) if claims_landing else str(written)
+    how = "a symbolic link" if written.is_symlink() else "a path"
+    raise UnsafePath(
+        f"{shown}: refused: {how} that resolves to {real}, outside {landing}; "
+        "only files inside landing/ are ingested (copy the file into landing/ instead)"
+    )
+
+
 def _home(home: Home | str | os.PathLike[str] | None) -> Home:
     return Home(_absolute(home.root)) if isinstance(home, Home) else Home.resolve(home)
 
@@ -112,11 +166,17 @@ def pending_files(home: Home | str | os.PathLike[str] | None) -> list[Path]:
     home = _home(home)
     if not home.landing.is_dir():
         return []
-    return sorted(
-        path
-        for path in _walk(home.landing)
-        if not (home.ingest_log / f"{_sha256(path.read_bytes())}.parquet").exists()
-    )
+    pending = []
+    for path in _walk(home.landing):
+        try:
+            confine_to_landing(home, path)
+        except UnsafePath as exc:
+            # Not read, not ingested: the run goes on with the files that are really here.
+            log.warning("%s", exc)
+            continue
+        if not (home.ingest_log / f"{_sha256(path.read_bytes())}.parquet").exists():
+            pending.append(path)
+    return sorted(pending)
 
 
 def ingest_paths(
@@ -134,6 +194,7 @@ def ingest_paths(
     normalise_kind(kind)
     files: list[Path] = []
     for given in paths:
+        confine_to_landing(home, given, strict=False)
         path = _absolute(given)
         if path.is_dir():
             # A home inside the folder being ingested: only its landing files are sources.
@@ -145,6 +206,9 @@ def ingest_paths(
         else:
             raise FileNotFoundError(f"no such file or folder: {path}")
     unique = list(dict.fromkeys(files))
+    # Every path is checked before the first is ingested: a refused one stops the whole call.
+    for path in unique:
+        confine_to_landing(home, path, strict=False)
     results: list[IngestResult] = []
     for done, path in enumerate(unique, start=1):
         result = ingest_file(home, path, kind)
@@ -164,7 +228,7 @@ def ingest_file(
     and nothing is written.
     """
     home = _home(home)
-    path = _absolute(path)
+    path = _absolute(confine_to_landing(home, path, strict=False))
     wanted = normalise_kind(kind)
     data = path.read_bytes()
     sha = _sha256(data)
@@ -357,6 +421,7 @@ def _load(
     from llmledger.validation.raw import Flag, expected, validate_batch
 
     lineage = {"_source_file": source_file, "_source_sha256": sha, "_ingested_at": ingested_at}
+    _reject_out_of_range(kind, parsed)
     rows = [{**record.values, **lineage, "_source_row": record.line} for record in parsed.records]
     table = pa.Table.from_pylist(rows, schema=RAW_SCHEMAS[kind])
 
@@ -431,6 +496,50 @@ def _load(
     else:
         log.info("%s", result.summary())
     return result
+
+
+def _range_problem(kind: str, record: Record) -> RowError | None:
+    """The first value of ``record`` beyond :data:`MAX_ABS` or its column's storage type."""
+    for column in RAW_SCHEMAS[kind]:
+        value = record.values.get(column.name)
+        if isinstance(value, bool) or not isinstance(value, int | Decimal):
+            continue
+        if pa.types.is_decimal(column.type):
+            storage = STORAGE_LIMIT["decimal"]
+        elif pa.types.is_integer(column.type):
+            storage = STORAGE_LIMIT["int"]
+        else:
+            continue
+        limit = min(MAX_ABS.get(column.name, storage), storage)
+        if not Decimal(value).is_finite() or abs(Decimal(value)) >= limit:
+            text = _as_text(value) if isinstance(value, Decimal) else str(value)
+            return RowError(
+                "out_of_range",
+                column.name,
+                text,
+                f"an absolute value below {limit:,.0f}",
+                f"column {column.name}: {text} is out of range; expected an absolute value "
+                f"below {limit:,.0f}",
+            )
+    return None
+
+
+def _reject_out_of_range(kind: str, parsed: Parsed) -> None:
+    """Move records with an out-of-range value to ``parsed.rejected`` (before Arrow sees them:
+    a value wider than DECIMAL(38, 10) would not even convert)."""
+    kept: list[Record] = []
+    for record in parsed.records:
+        problem = _range_problem(kind, record)
+        if problem is None:
+            kept.append(record)
+        else:
+            parsed.rejected.append(Rejected.from_error(record.line, record.raw_text, problem))
+            # An invoice line: the whole-invoice checks must know the invoice lost a line.
+            invoice_of = getattr(parsed, "invoice_of", None)
+            if invoice_of is not None and record.values.get("invoice_id"):
+                vendor = str(record.values.get("vendor") or "").lower()
+                invoice_of[record.line] = (vendor, record.values["invoice_id"])
+    parsed.records = kept
 
 
 def _quarantine_table(

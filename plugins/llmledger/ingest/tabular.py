@@ -36,7 +36,9 @@ def gunzip(data: bytes) -> bytes:
 
 
 def is_parquet(data: bytes) -> bool:
-    return data.startswith(PARQUET_MAGIC) and data.endswith(PARQUET_MAGIC)
+    # The leading magic alone: a Parquet file cut short (no footer) must be reported as a
+    # damaged Parquet file (`bad_parquet`), not as binary text.
+    return data.startswith(PARQUET_MAGIC)
 
 
 def as_text(value: Any) -> str | None:
