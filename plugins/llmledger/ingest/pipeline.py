@@ -7,6 +7,7 @@ whole. For every file, ``rows_read = rows_loaded + rows_quarantined + rows_skipp
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -107,15 +108,54 @@ def _inside(path: Path, folder: Path) -> bool:
     return path.is_relative_to(folder)
 
 
+def _hash_cache_path(home: Home) -> Path:
+    return home.root / "cache" / "landing_sha256.json"
+
+
+def landing_hashes(home: Home, paths: Iterable[Path]) -> dict[Path, str]:
+    """sha256 of each landing file, read only when its (size, mtime_ns) changed.
+
+    A nightly run lists thousands of landing files; re-hashing each would re-read every byte
+    ever delivered. The cache (``cache/landing_sha256.json``) is keyed by path and only
+    remembers (size, mtime_ns) -> sha256: a file rewritten in place gets a new mtime and is
+    hashed again. The ingest log stays the truth of what was ingested.
+    """
+    cache_path = _hash_cache_path(home)
+    try:
+        cached = json.loads(cache_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cached = {}
+    fresh: dict[str, list[Any]] = {}
+    hashes: dict[Path, str] = {}
+    for path in paths:
+        stat = path.stat()
+        key = path.relative_to(home.root).as_posix() if _inside(path, home.root) else str(path)
+        entry = cached.get(key)
+        if (
+            isinstance(entry, list)
+            and len(entry) == 3
+            and entry[:2] == [stat.st_size, stat.st_mtime_ns]
+        ):
+            sha = str(entry[2])
+        else:
+            sha = _sha256(path.read_bytes())
+        fresh[key] = [stat.st_size, stat.st_mtime_ns, sha]
+        hashes[path] = sha
+    if fresh != cached:
+        write_json(fresh, cache_path)
+    return hashes
+
+
 def pending_files(home: Home | str | os.PathLike[str] | None) -> list[Path]:
     """Files under ``landing/`` (recursive, hidden ones skipped) not in the ingest log, sorted."""
     home = _home(home)
     if not home.landing.is_dir():
         return []
+    hashes = landing_hashes(home, _walk(home.landing))
     return sorted(
         path
-        for path in _walk(home.landing)
-        if not (home.ingest_log / f"{_sha256(path.read_bytes())}.parquet").exists()
+        for path, sha in hashes.items()
+        if not (home.ingest_log / f"{sha}.parquet").exists()
     )
 
 
