@@ -394,14 +394,14 @@ def _as_text(value: Any) -> str | None:
 def _load(
     home: Home, source_file: str, sha: str, kind: str, parsed: Parsed, ingested_at: datetime
 ) -> IngestResult:
-    from llmledger.validation.raw import Flag, expected, validate_batch
+    from llmledger.validation.raw import Flag, expected, validate_table
 
     lineage = {"_source_file": source_file, "_source_sha256": sha, "_ingested_at": ingested_at}
     rows = [{**record.values, **lineage, "_source_row": record.line} for record in parsed.records]
     table = pa.Table.from_pylist(rows, schema=RAW_SCHEMAS[kind])
 
     first_flag: dict[Any, Flag] = {}
-    for flag in validate_batch(kind, table.to_pandas()):
+    for flag in validate_table(kind, table):
         first_flag.setdefault(flag.row_index, flag)
     if first_flag:
         keep = [index not in first_flag for index in range(len(parsed.records))]
