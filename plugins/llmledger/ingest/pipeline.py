@@ -22,7 +22,16 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from llmledger.ingest import billing, focus, manifest, opencost, sacct, tabular, vendor_csv
+from llmledger.ingest import (
+    billing,
+    focus,
+    focus_fast,
+    manifest,
+    opencost,
+    sacct,
+    tabular,
+    vendor_csv,
+)
 from llmledger.ingest.common import FileRejected, Parsed, Rejected, decode
 from llmledger.ingest.detect import (
     LANDING_FOLDER,
@@ -264,6 +273,15 @@ def ingest_file(
                 "or landing/pipeline, or pass --kind",
             )
         if detected == "focus":
+            # Large plain FOCUS CSV goes through DuckDB (same rows, see focus_fast); anything
+            # the cheap checks there do not vouch for takes the Python parser below.
+            fast = (
+                focus_fast.try_parse(home, path, content, source_file, sha, ingested_at)
+                if content is data
+                else None
+            )
+            if fast is not None:
+                return _load_fast(home, source_file, sha, fast, data, ingested_at)
             parsed = billing.parse(home, path, content)
         else:
             parsed = _parse(home, path, detected, text or "")
@@ -470,6 +488,71 @@ def _load(
             log.warning("  line %d: %s: %s", row.line, row.reason_code, row.message)
     else:
         log.info("%s", result.summary())
+    return result
+
+
+def _load_fast(
+    home: Home,
+    source_file: str,
+    sha: str,
+    fast: focus_fast.FastParsed,
+    data: bytes,
+    ingested_at: datetime,
+) -> IngestResult:
+    """:func:`_load` for a FOCUS file parsed by DuckDB: same checks, accounting and files."""
+    from llmledger.validation.raw import expected, validate_table
+
+    kind = "focus"
+    table = fast.table
+    first_flag: dict[Any, Any] = {}
+    for flag in validate_table(kind, table):
+        first_flag.setdefault(flag.row_index, flag)
+    if first_flag:
+        lines = table["_source_row"].to_pylist()
+        for index, flag in first_flag.items():
+            want = expected(kind, flag.expectation, flag.column)
+            value = _as_text(flag.value)
+            fast.rejected.append(
+                Rejected(
+                    lines[index],
+                    fast.raw_text(data, lines[index]),
+                    flag.expectation,
+                    flag.column,
+                    value,
+                    want,
+                    f"validation {flag.expectation} failed: {flag.column} = {value!r}, "
+                    f"expected {want}",
+                )
+            )
+        table = table.filter(pa.array([i not in first_flag for i in range(table.num_rows)]))
+    fast.rejected.sort(key=lambda r: r.line)
+    loaded, quarantined = table.num_rows, len(fast.rejected)
+    if fast.rows_read != loaded + quarantined:
+        raise RuntimeError(
+            f"{source_file}: row accounting broken: read {fast.rows_read} != loaded {loaded} + "
+            f"quarantined {quarantined}"
+        )
+    write_parquet(table, home.raw_dir(kind) / f"{sha}.parquet")
+    if fast.rejected:
+        write_parquet(
+            _quarantine_table(source_file, sha, kind, fast.rejected, ingested_at),
+            home.quarantine_rows / f"{sha}.parquet",
+        )
+    log_row = _log_row(source_file, sha, kind, fast.parser, LOADED, ingested_at)
+    log_row.update(rows_read=fast.rows_read, rows_loaded=loaded, rows_quarantined=quarantined)
+    write_log(home, log_row)
+    result = IngestResult(
+        source_file=source_file,
+        sha256=sha,
+        kind=kind,
+        parser=fast.parser,
+        status=LOADED,
+        rows_read=fast.rows_read,
+        rows_loaded=loaded,
+        rows_quarantined=quarantined,
+        reasons=dict(Counter(r.reason_code for r in fast.rejected)),
+    )
+    log.log(logging.WARNING if fast.rejected else logging.INFO, "%s", result.summary())
     return result
 
 
