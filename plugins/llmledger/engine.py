@@ -1,4 +1,4 @@
-"""DuckDB resource limits from ``config/duckdb.yaml``: memory, spill folder, threads.
+"""Warehouse engine settings from ``config/warehouse.yaml``: DuckDB limits and the lookback.
 
 Every DuckDB this package opens for heavy work (dbt, the fast FOCUS ingest path) runs under
 the same limits, so a large lab cannot take the machine's memory: DuckDB spills to
@@ -8,6 +8,7 @@ the same limits, so a large lab cannot take the machine's memory: DuckDB spills 
 memory_limit: 6GiB          # DuckDB's memory_limit (KB/MB/GB/TB, KiB/MiB/GiB/TiB)
 threads: null               # worker threads; null = one per core
 temp_directory: tmp/duckdb  # spill folder, relative to the home (or absolute)
+lookback_days: 2            # incremental builds recompute this many whole days more
 ```
 """
 
@@ -24,8 +25,13 @@ from llmledger.paths import Home
 if TYPE_CHECKING:
     import duckdb
 
-FILE = "duckdb.yaml"
-DEFAULTS: dict[str, Any] = {"memory_limit": "6GiB", "threads": None, "temp_directory": "tmp/duckdb"}
+FILE = "warehouse.yaml"
+DEFAULTS: dict[str, Any] = {
+    "memory_limit": "6GiB",
+    "threads": None,
+    "temp_directory": "tmp/duckdb",
+    "lookback_days": 2,
+}
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 
 
@@ -36,6 +42,7 @@ class EngineSettings:
     memory_limit: str
     threads: int | None
     temp_directory: Path
+    lookback_days: int = 2
 
     def as_config(self) -> dict[str, str]:
         """``duckdb.connect(config=...)`` / dbt-duckdb ``settings`` entries."""
@@ -84,7 +91,14 @@ def load(home: Home) -> EngineSettings:
     if not isinstance(temp, str) or not temp.strip():
         raise ConfigError(f"config/{FILE}: temp_directory = {temp!r}; expected a folder path")
     folder = Path(temp).expanduser()
-    return EngineSettings(memory, threads, folder if folder.is_absolute() else home.root / folder)
+    lookback = values["lookback_days"]
+    if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 0:
+        raise ConfigError(
+            f"config/{FILE}: lookback_days = {lookback!r}; expected a whole number >= 0"
+        )
+    return EngineSettings(
+        memory, threads, folder if folder.is_absolute() else home.root / folder, lookback
+    )
 
 
 def env(home: Home) -> dict[str, str]:
