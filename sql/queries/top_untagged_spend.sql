@@ -1,6 +1,8 @@
 -- Top untagged GPU spend: the jobs whose cost reached no activity, largest first.
 -- Answers: which jobs should be tagged (Slurm comment or config/tag_mapping.csv) to raise
---   tag coverage, and how much of the quarter's GPU cost do they hold?
+--   tag coverage, and how much of the quarter's GPU cost do they hold? GPU cost only: the
+--   shared non-GPU costs that follow these jobs (storage, network, CPU nodes) are in the
+--   untagged line of fct_quarterly_allocation, which is therefore larger.
 -- Parameters (llmledger sql --param NAME=VALUE):
 --   quarter  the quarter, e.g. 2026Q3 (default: the latest quarter in fct_quarterly_allocation)
 --   top_n    how many jobs (default: 20)

@@ -192,3 +192,26 @@ def test_human_data_cost_flows_from_invoices_into_the_data_share(demo_run):
         # each charge is floored to 1e-10 per dataset
         assert Decimal(0) <= expected - human[generation] <= Decimal("3e-10")
         assert Decimal(0) < human[generation] < data_cost[generation]
+
+
+def test_cloud_scratch_storage_is_shared_out_to_each_months_jobs(demo_run):
+    """The cloud's scratch filesystem bills 6,500.00 a month (tag cost_type=storage) for the
+    21 months of the demo: 136,500.00, all of it distributed to the jobs that ran on the cloud
+    that month (the cloud has jobs every month), none to idle, none left unallocated."""
+    home = demo_run["home"]
+    [check] = _query(
+        home,
+        "select expected, actual, passed from rpt_reconciliation "
+        "where check_name = 'shared_cost_conservation'",
+    )
+    assert check == (Decimal("136500.00"), Decimal("136500.00"), True)
+    per_month = _query(
+        home,
+        "select month, sum(cost_usd), count(*) filter (where row_kind = 'unallocated'), "
+        "count(*) filter (where activity = 'idle') "
+        "from intermediate.int_shared_costs_distributed group by month order by month",
+    )
+    assert len(per_month) == 21
+    assert {(total, unallocated, idle) for _, total, unallocated, idle in per_month} == {
+        (Decimal("6500.00"), 0, 0)
+    }

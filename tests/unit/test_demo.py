@@ -204,6 +204,10 @@ def test_cloud_direct_and_overhead_rows(focus):
         if name.startswith("billing/cloud/"):
             untagged = [r for r in rows if r["ChargeCategory"] == "Usage" and r["Tags"] == "{}"]
             assert len(untagged) == 1 and untagged[0]["ServiceName"] == "Support"
+            shared = [r for r in rows if "cost_type" in json.loads(r["Tags"])]
+            assert [(json.loads(r["Tags"]), r["BilledCost"]) for r in shared] == [
+                ({"cluster": "cloud-h200", "cost_type": "storage"}, "6500.00")
+            ]
 
 
 def test_one_invoice_per_billing_file_and_totals_match(focus, neocloud, generated):

@@ -5,7 +5,8 @@ once (``BilledCost`` > 0, ``EffectiveCost`` = 0) and amortized day by day over i
 covered-usage rows (``Used``) and idle-commitment rows (``Unused``), so that over the term the
 effective cost of those rows adds up to the purchase exactly. On-demand nodes rented on top
 are rented from a neocloud that bills its own CSV (:func:`neocloud_rows`). Storage, an LLM
-API bill and support complete the cloud invoice.
+API bill, the cluster's scratch filesystem (a shared non-GPU cost) and support complete
+the cloud invoice.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ CSV_COLUMNS = (
 _PLACES = Decimal("1e-10")
 _QTY = Decimal("1e-6")
 _CENT = Decimal("0.01")
+SCRATCH_TB = Decimal(500)
+SCRATCH_MONTHLY = Decimal("6500.00")  # 500 TB-month at 13.00
 
 
 def months() -> list[date]:
@@ -284,6 +287,25 @@ def _monthly_rows(rng: random.Random, month: date) -> list[dict[str, Any]]:
                 "Tags": synth_tags,
             }
         )
+    # The cluster's shared scratch filesystem: a non-GPU cost of the cluster (tag cost_type),
+    # distributed to the month's jobs pro rata to their GPU cost. A fixed amount, so it draws
+    # nothing from rng and leaves every other figure of the demo as it was.
+    out.append(
+        {
+            **charge,
+            **_costs(SCRATCH_MONTHLY),
+            "SkuId": "PFS-SCRATCH-TBMO",
+            "ServiceName": "Parallel File System",
+            "ResourceId": f"fs/{org.CLOUD}-scratch",
+            "ResourceName": f"{org.CLOUD}-scratch",
+            "ChargeDescription": f"Scratch parallel filesystem attached to {org.CLOUD}",
+            "PricingUnit": "TB-Month",
+            "PricingQuantity": SCRATCH_TB,
+            "ConsumedUnit": "TB-Month",
+            "ConsumedQuantity": SCRATCH_TB,
+            "Tags": json.dumps({"cluster": org.CLOUD, "cost_type": "storage"}),
+        }
+    )
     out.append(
         {
             **charge,
