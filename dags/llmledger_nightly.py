@@ -1,7 +1,8 @@
 """LLM Ledger's nightly refresh, as an Airflow DAG: ``llmledger_nightly``.
 
     prepare -> list_new_files -> ingest_one (one mapped task per new file) -> ingested
-            -> dbt (Astronomer Cosmos DbtTaskGroup) -> validate -> headline
+            -> plan_build (full refresh, or the window of the incremental models)
+            -> dbt (Astronomer Cosmos DbtTaskGroup) -> record_build -> validate -> headline
             dbt -> freshness (dbt source freshness per raw kind)
 
 A task that fails for good calls ``llmledger.alerts.on_failure_callback``: it logs which check
@@ -77,6 +78,20 @@ def _home() -> Home:
     return Home.resolve()
 
 
+def _planned(key: str) -> str:
+    return "{{ ti.xcom_pull(task_ids='plan_build')['" + key + "'] }}"
+
+
+PLANNED_ENGINE_ENV = {
+    name: "{{ ti.xcom_pull(task_ids='plan_build')['engine_env']['" + name + "'] }}"
+    for name in (
+        "LLMLEDGER_DUCKDB_MEMORY_LIMIT",
+        "LLMLEDGER_DUCKDB_TEMP_DIRECTORY",
+        "LLMLEDGER_DUCKDB_THREADS",
+    )
+}
+
+
 def _dbt_task_group(home: Home) -> DbtTaskGroup:
     # LoadMode.DBT_MANIFEST: rendering reads a manifest.json (a few ms) instead of running
     # `dbt ls` (seconds, a subprocess) on every parse. The manifest is written by
@@ -119,7 +134,12 @@ def _dbt_task_group(home: Home) -> DbtTaskGroup:
             emit_datasets=False,
         ),
         operator_args={
-            "env": wiring.dbt_task_env(home),
+            # The refresh plan of this run (task plan_build): the DuckDB limits of
+            # config/warehouse.yaml, a full refresh or the window of the incremental models.
+            # Templated: nothing is read at parse time.
+            "env": {**wiring.dbt_task_env(home), **PLANNED_ENGINE_ENV},
+            "vars": {"llmledger_refresh_from": _planned("refresh_from")},
+            "full_refresh": _planned("full_refresh"),
             "pool": wiring.WAREHOUSE_POOL,
         },
     )
@@ -173,6 +193,19 @@ def llmledger_nightly() -> None:
         log.info("files by outcome: %s", counts or "no new files")
         return counts
 
+    # Reads the raw layer and the last build's state: incremental window or full refresh.
+    @task(pool=wiring.WAREHOUSE_POOL, retry_policy=FAIL_FAST)
+    def plan_build() -> dict[str, Any]:
+        from llmledger import pipeline
+
+        return pipeline.plan_build(_home())
+
+    @task(pool=wiring.WAREHOUSE_POOL)
+    def record_build(planned: dict[str, Any]) -> str:
+        from llmledger import pipeline
+
+        return pipeline.record_build(_home(), planned)
+
     @task(pool=wiring.WAREHOUSE_POOL, retry_policy=FAIL_FAST, outlets=[MARTS])
     def validate() -> None:
         from llmledger import pipeline
@@ -197,8 +230,9 @@ def llmledger_nightly() -> None:
     new_files = list_new_files()
     prepare() >> new_files
     done = ingested(ingest_one.expand(path=new_files))
+    planned = plan_build()
     dbt = _dbt_task_group(_home())
-    done >> dbt >> validate() >> headline()
+    done >> planned >> dbt >> record_build(planned) >> validate() >> headline()
     dbt >> freshness()
 
 

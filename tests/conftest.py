@@ -8,6 +8,7 @@ shared by every test that needs it.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import tempfile
@@ -121,11 +122,12 @@ def _last_dag_run_state(run_index: int) -> str:
 @pytest.fixture(scope="session")
 def demo_run(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The demo organisation refreshed twice through Airflow: first with every landing file
-    new, then again with none new (the mapped ingest is skipped; dbt must still run).
+    new, then, as a backfill of a past date, with nothing new but a billing file re-sent under
+    another name (the mapped ingest is skipped; dbt must still run, incrementally).
 
     Shared by the DAG tests (which check the runs) and by every test that reads the demo
     warehouse (report, saved queries, browser): one demo warehouse per test run."""
-    from llmledger import airflow_runner, demo
+    from llmledger import airflow_runner, demo, ingest
     from llmledger.paths import Home
 
     home = Home(tmp_path_factory.mktemp("demo-home")).ensure()
@@ -133,7 +135,15 @@ def demo_run(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     first = airflow_runner.run_dag(home, airflow_home=airflow_home)
     first_state = _last_dag_run_state(-1) if first == 0 else None
     shares_after_first = _demo_query(home, "select * from fct_data_share order by all")
-    second = airflow_runner.run_dag(home, airflow_home=airflow_home)
+    # Between the runs a vendor re-sends a billing file under another name, and the second
+    # run is a backfill of a past date: nothing may change, nothing may be counted twice.
+    original = sorted((home.landing / "billing").rglob("*.csv"))[0]
+    redelivered = original.with_name("resent-" + original.name)
+    redelivered.write_bytes(original.read_bytes())
+    pending_before_second = [str(p) for p in ingest.pending_files(home)]
+    second = airflow_runner.run_dag(
+        home, logical_date=dt.datetime(2026, 1, 15, tzinfo=dt.UTC), airflow_home=airflow_home
+    )
     return {
         "home": home,
         "summary": summary,
@@ -141,6 +151,9 @@ def demo_run(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> di
         "first_state": first_state,
         "second_state": _last_dag_run_state(-1),
         "shares_after_first": shares_after_first,
+        "redelivered": redelivered,
+        "pending_before_second": pending_before_second,
+        "run_logs": sorted((home.root / "logs").glob(f"{airflow_runner.DAG_ID}-*.log")),
     }
 
 

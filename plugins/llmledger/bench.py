@@ -1,63 +1,420 @@
-"""`make bench`: time and memory of each stage of a refresh on the demo organisation.
+"""`make bench`: how fast a full rebuild and a nightly refresh are, at three lab sizes.
 
-Prints figures; asserts nothing (machines are shared and noisy). Runs in a temporary home so
-it never touches a user's working folder.
+For each scale of :mod:`llmledger.demo.scale` (``small``, ``medium`` and the scale point
+``large``: a year of a 16,384-GPU lab), it
+
+1. generates the lab's config and landing files once into ``.bench-cache/<scale>-<seed>/``
+   (reused by later runs: generating ``large`` takes minutes and writes about 3 GB);
+2. runs a **full rebuild** in a fresh home whose landing files are hard links to the cache:
+   ingest of every file, ``dbt build --full-refresh``, the Great Expectations mart checks;
+3. runs the **nightly refresh** of one extra day on top of it: the day's new files only,
+   an incremental build, the checks;
+4. measures the **floor**: DuckDB alone reading the raw Parquet once and computing cost per
+   pool-hour and GPU-hours per job-hour (joined: cost per job-hour) in one query, under the
+   same memory limit;
+
+and prints one figure per line, each with its unit: rows per source, wall time and peak RSS
+of each stage, the ratios full / floor and nightly / full, and how time grows with rows from
+one scale to the next. It asserts nothing (machines are shared and noisy); BENCHMARKS.md holds
+a committed run.
+
+Peak RSS is the largest resident set of any one process of the stage: this process (ingest,
+checks) or a child it waited for (dbt and its DuckDB), read from ``getrusage``. Every stage
+runs in a fresh child process, so one stage's peak is not carried into the next.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
+import os
+import platform
 import resource
-import tempfile
+import shutil
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from llmledger.paths import Home
 
+DEFAULT_SCALES = ("small", "medium", "large")
+CACHE = Path(os.environ.get("LLMLEDGER_BENCH_CACHE", Path.cwd() / ".bench-cache"))
+STAMP = ".generated"
 
-def _timed(label: str, fn: Callable[[], object], figures: list[tuple[str, float, float]]) -> object:
-    start = time.perf_counter()
-    result = fn()
-    elapsed = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    figures.append((label, elapsed, peak_mb))
-    return result
+# The floor: read the raw layer once; cost per cluster-hour (each charge spread over the
+# seconds of the hours it covers) and GPU-hours per job-hour (each job over the seconds of its
+# hours), then the cost of each job-hour at its pool's rate. One query, one pass per source.
+FLOOR_SQL = """
+with charges as (
+    select
+        json_extract_string(tags, '$.cluster') as cluster,
+        charge_period_start as s,
+        charge_period_end as e,
+        effective_cost as cost,
+        case when consumed_unit = 'GPU-Hours' then consumed_quantity else 0 end as gpu_hours,
+        greatest(date_diff('second', charge_period_start, charge_period_end), 1) as secs
+    from read_parquet({focus}, union_by_name = true)
+),
+pool_hours as (
+    select
+        cluster,
+        hour,
+        sum(cost * w / secs) as cost,
+        sum(gpu_hours * w / secs) as gpu_hours
+    from (
+        select
+            *,
+            greatest(
+                date_diff('second', greatest(s, hour), least(e, hour + interval 1 hour)), 1
+            ) as w
+        from (
+            select *, unnest(range(date_trunc('hour', s), greatest(e, s + interval 1 second),
+                                   interval 1 hour)) as hour
+            from charges
+        )
+    )
+    group by all
+),
+jobs as (
+    select cluster, job_id, start_time as s, end_time as e, gpus
+    from read_parquet({jobs}, union_by_name = true)
+    where gpus > 0 and end_time > start_time
+),
+job_hours as (
+    select
+        cluster,
+        job_id,
+        hour,
+        sum(gpus * date_diff('second', greatest(s, hour), least(e, hour + interval 1 hour))
+            / 3600) as gpu_hours
+    from (
+        select *, unnest(range(date_trunc('hour', s), e, interval 1 hour)) as hour from jobs
+    )
+    group by all
+)
+select
+    count(*) as job_hours,
+    sum(j.gpu_hours) as job_gpu_hours,
+    sum(p.cost * j.gpu_hours / nullif(p.gpu_hours, 0)) as allocated_cost
+from job_hours as j
+join pool_hours as p using (cluster, hour)
+"""
+
+
+def _now() -> float:
+    return time.perf_counter()
+
+
+def _child_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def _self_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- stages: each runs in its own child process (`python -m llmledger.bench _stage ...`) -----
+
+
+def _stage_generate(home: Home, scale: str, seed: int) -> dict:
+    from llmledger.demo import scale as scale_mod
+
+    summary = scale_mod.generate(home, scale, seed=seed)
+    return {"files": summary.files}
+
+
+def _stage_ingest(home: Home) -> dict:
+    from llmledger import config, ingest
+
+    config.stage(home)
+    results = ingest.ingest_paths(home, ingest.pending_files(home))
+    rows: dict[str, int] = {}
+    for r in results:
+        rows[r.kind] = rows.get(r.kind, 0) + r.rows_read
+    return {
+        "files": len(results),
+        "rows_read": sum(r.rows_read for r in results),
+        "rows_loaded": sum(r.rows_loaded for r in results),
+        "rows_quarantined": sum(r.rows_quarantined for r in results),
+        "rows_by_kind": rows,
+    }
+
+
+def _stage_build(home: Home, full: bool) -> dict:
+    from llmledger import warehouse
+
+    return {"plan": warehouse.dbt_build(home, echo=False, full_refresh=full)}
+
+
+def _stage_validate(home: Home) -> dict:
+    from llmledger.validation.marts import validate_marts
+
+    result = validate_marts(home)
+    return {"checks": str(result.report()).count("\n") + 1}
+
+
+def _stage_day(home: Home, scale: str, seed: int) -> dict:
+    from llmledger.demo import scale as scale_mod
+
+    return {"files": len(scale_mod.generate_day(home, scale, seed=seed, offset=0))}
+
+
+def _stage_floor(home: Home) -> dict:
+    from llmledger import engine
+
+    def parquet(kind: str) -> str:
+        paths = sorted(
+            p for p in home.raw_dir(kind).glob("*.parquet") if p.name != "_schema.parquet"
+        )
+        return "[" + ", ".join(f"'{p}'" for p in paths) + "]"
+
+    con = engine.connect(home)
+    try:
+        job_hours, gpu_hours, cost = con.execute(
+            FLOOR_SQL.format(focus=parquet("focus"), jobs=parquet("slurm_job"))
+        ).fetchall()[0]
+    finally:
+        con.close()
+    return {
+        "job_hours": job_hours,
+        "job_gpu_hours": float(gpu_hours or 0),
+        "cost": float(cost or 0),
+    }
+
+
+def _stage_counts(home: Home) -> dict:
+    from llmledger.warehouse import connect_readonly
+
+    with connect_readonly(home) as con:
+        allocations = con.execute("select count(*) from fct_cost_allocation").fetchall()[0][0]
+        jobs = con.execute(
+            "select count(distinct job_key) from intermediate.int_jobs_tagged"
+        ).fetchall()[0][0]
+    return {"fct_cost_allocation_rows": allocations, "jobs": jobs}
+
+
+STAGES = {
+    "generate": lambda home, a: _stage_generate(home, a.scale, a.seed),
+    "ingest": lambda home, a: _stage_ingest(home),
+    "build_full": lambda home, a: _stage_build(home, True),
+    "build": lambda home, a: _stage_build(home, False),
+    "validate": lambda home, a: _stage_validate(home),
+    "day": lambda home, a: _stage_day(home, a.scale, a.seed),
+    "floor": lambda home, a: _stage_floor(home),
+    "counts": lambda home, a: _stage_counts(home),
+}
+
+
+def _run_stage_here(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("stage", choices=sorted(STAGES))
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--scale", default="small")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    home = Home.resolve(args.home).ensure()
+    result = STAGES[args.stage](home, args)
+    result["self_peak_mb"] = _self_peak_mb()
+    result["child_peak_mb"] = _child_peak_mb()
+    Path(args.out).write_text(json.dumps(result, default=str))
+    return 0
+
+
+class Stage:
+    """Run one stage in a child process; its wall time and the peak RSS of its processes."""
+
+    def __init__(self, home: Path, scale: str, seed: int) -> None:
+        self.home, self.scale, self.seed = home, scale, seed
+
+    def __call__(self, stage: str) -> tuple[float, float, dict]:
+        out = self.home.parent / f".bench-{stage}.json"
+        cmd = [
+            sys.executable,
+            "-m",
+            "llmledger.bench",
+            "_stage",
+            stage,
+            "--home",
+            str(self.home),
+            "--scale",
+            self.scale,
+            "--seed",
+            str(self.seed),
+            "--out",
+            str(out),
+        ]
+        start = _now()
+        proc = subprocess.run(cmd, check=False)
+        elapsed = _now() - start
+        if proc.returncode != 0:
+            raise SystemExit(
+                f"bench: stage {stage} of {self.scale} failed (exit {proc.returncode})"
+            )
+        result = json.loads(out.read_text())
+        out.unlink()
+        peak = max(result.pop("self_peak_mb"), result.pop("child_peak_mb"))
+        return elapsed, peak, result
+
+
+def _cached_lab(scale: str, seed: int) -> tuple[Path, float | None]:
+    """The generated lab of ``scale`` (generated now if not cached); seconds it took, if now."""
+    folder = CACHE / f"{scale}-{seed}"
+    if (folder / STAMP).exists():
+        return folder, None
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    print(f"generating the {scale} lab into {folder} (once; later runs reuse it)", flush=True)
+    elapsed, _peak, _ = Stage(folder, scale, seed)("generate")
+    (folder / STAMP).write_text(f"seed {seed}, generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
+    return folder, elapsed
+
+
+def _fresh_home(lab: Path, scale: str) -> Path:
+    """A new home with the lab's config copied and its landing files hard-linked."""
+    home = CACHE / f"run-{scale}"
+    if home.exists():
+        shutil.rmtree(home)
+    shutil.copytree(lab / "config", home / "config")
+    for src in (lab / "landing").rglob("*"):
+        if src.is_file():
+            dst = home / "landing" / src.relative_to(lab / "landing")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src, dst)
+            except OSError:
+                shutil.copy2(src, dst)
+    return home
+
+
+def _line(label: str, value: float | int | str, unit: str = "") -> None:
+    if isinstance(value, float):
+        text = f"{value:,.1f}"
+    elif isinstance(value, int):
+        text = f"{value:,}"
+    else:
+        text = value
+    print(f"{label:<58} {text:>14} {unit}".rstrip(), flush=True)
+
+
+def bench_scale(scale: str, seed: int) -> dict:
+    lab, generated_s = _cached_lab(scale, seed)
+    home = _fresh_home(lab, scale)
+    run = Stage(home, scale, seed)
+    figures: dict = {"scale": scale}
+    print(f"\n== {scale} ==", flush=True)
+    if generated_s is not None:
+        _line(f"{scale}: generate landing files", generated_s, "s")
+
+    ingest_s, ingest_mb, ingested = run("ingest")
+    for kind, rows in sorted(ingested["rows_by_kind"].items()):
+        _line(f"{scale}: rows read, {kind}", rows, "rows")
+    _line(f"{scale}: rows read, all sources", ingested["rows_read"], "rows")
+    _line(f"{scale}: rows quarantined", ingested["rows_quarantined"], "rows")
+    build_s, build_mb, built = run("build_full")
+    validate_s, validate_mb, _ = run("validate")
+    _, _, counts = run("counts")
+    full_s = ingest_s + build_s + validate_s
+    full_mb = max(ingest_mb, build_mb, validate_mb)
+    _line(f"{scale}: jobs", counts["jobs"], "jobs")
+    _line(f"{scale}: fct_cost_allocation rows", counts["fct_cost_allocation_rows"], "rows")
+    _line(f"{scale}: full rebuild, ingest ({ingested['files']} files)", ingest_s, "s")
+    _line(f"{scale}: full rebuild, dbt build --full-refresh", build_s, "s")
+    _line(f"{scale}: full rebuild, mart checks (GX)", validate_s, "s")
+    _line(f"{scale}: full rebuild, total", full_s, "s")
+    _line(
+        f"{scale}: full rebuild, peak RSS (ingest / dbt / checks)",
+        f"{ingest_mb:,.0f} / {build_mb:,.0f} / {validate_mb:,.0f}",
+        "MB",
+    )
+    _line(f"{scale}: full rebuild, peak RSS", full_mb, "MB")
+
+    floor_s, floor_mb, floor = run("floor")
+    _line(f"{scale}: floor (DuckDB alone, one query over raw Parquet)", floor_s, "s")
+    _line(f"{scale}: floor, peak RSS", floor_mb, "MB")
+    _line(f"{scale}: floor, job-hours priced", floor["job_hours"], "rows")
+
+    run("day")
+    day_ingest_s, _, day = run("ingest")
+    day_build_s, day_build_mb, day_built = run("build")
+    day_validate_s, _, _ = run("validate")
+    nightly_s = day_ingest_s + day_build_s + day_validate_s
+    _line(f"{scale}: nightly, new files", day["files"], "files")
+    _line(f"{scale}: nightly, rows read", day["rows_read"], "rows")
+    _line(f"{scale}: nightly, build plan", str(day_built["plan"]))
+    _line(f"{scale}: nightly, ingest", day_ingest_s, "s")
+    _line(f"{scale}: nightly, incremental dbt build", day_build_s, "s")
+    _line(f"{scale}: nightly, mart checks (GX)", day_validate_s, "s")
+    _line(f"{scale}: nightly refresh, total", nightly_s, "s")
+    _line(f"{scale}: nightly refresh, peak RSS (dbt)", day_build_mb, "MB")
+    _line(f"{scale}: ratio full / floor", full_s / floor_s, "x")
+    _line(f"{scale}: ratio nightly / full", nightly_s / full_s, "x")
+    shutil.rmtree(home)
+    figures.update(
+        rows=ingested["rows_read"],
+        full_s=full_s,
+        full_mb=full_mb,
+        floor_s=floor_s,
+        nightly_s=nightly_s,
+        plan=built["plan"],
+    )
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run generate, ingest, build and validate on a fresh demo home and print the figures."""
-    from llmledger import demo, ingest, warehouse
-    from llmledger.validation.marts import validate_marts
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["_stage"]:
+        return _run_stage_here(argv[1:])
+    from llmledger.demo.scale import DEFAULT_SEED
 
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seed", type=int, default=20260101)
-    args = parser.parse_args(argv)
-
-    figures: list[tuple[str, float, float]] = []
-    with tempfile.TemporaryDirectory(prefix="llmledger-bench-") as tmp:
-        home = Home.resolve(Path(tmp) / "home").ensure()
-        _timed("generate demo", lambda: demo.generate(home, seed=args.seed), figures)
-        results = _timed(
-            "ingest (all files)", lambda: ingest.ingest_paths(home, [home.landing]), figures
-        )
-        _timed("re-ingest (no-op)", lambda: ingest.ingest_paths(home, [home.landing]), figures)
-        _timed("dbt build", lambda: warehouse.dbt_build(home, echo=False), figures)
-        _timed("validate marts (GX)", lambda: validate_marts(home), figures)
-        rows = sum(r.rows_loaded for r in results)  # type: ignore[union-attr]
-        with warehouse.connect_readonly(home) as con:
-            allocations = con.execute("select count(*) from fct_cost_allocation").fetchall()[0][0]
-        size_mb = home.warehouse.stat().st_size / 1e6
-
-    print(f"{'stage':<24}{'seconds':>10}{'peak RSS MB (this process)':>30}")
-    for label, elapsed, peak in figures:
-        print(f"{label:<24}{elapsed:>10.2f}{peak:>30.0f}")
-    print(
-        f"raw rows loaded: {rows:,}; fct_cost_allocation rows: {allocations:,}; "
-        f"warehouse {size_mb:.1f} MB"
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--scales",
+        default=",".join(DEFAULT_SCALES),
+        help="comma-separated, smallest first (default: small,medium,large)",
     )
-    print("dbt runs as a subprocess: its memory is not in the RSS column.")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    args = parser.parse_args(argv)
+    scales = [s.strip() for s in args.scales.split(",") if s.strip()]
+
+    print(f"LLM Ledger bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"{_memory_gib():.0f} GiB RAM, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, DuckDB {_duckdb_version()}"
+    )
+    print(f"cache: {CACHE}")
+    results = [bench_scale(scale, args.seed) for scale in scales]
+    if len(results) > 1:
+        print("\n== growth ==")
+        for small, big in itertools.pairwise(results):
+            rows = big["rows"] / small["rows"]
+            full = big["full_s"] / small["full_s"]
+            _line(f"{small['scale']} -> {big['scale']}: rows grow", rows, "x")
+            _line(f"{small['scale']} -> {big['scale']}: full rebuild time grows", full, "x")
+            _line(
+                f"{small['scale']} -> {big['scale']}: time growth / row growth",
+                full / rows,
+                "(<= 1: linear or better)",
+            )
     return 0
+
+
+def _memory_gib() -> float:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        return 0.0
+
+
+def _duckdb_version() -> str:
+    import duckdb
+
+    return duckdb.__version__
 
 
 if __name__ == "__main__":

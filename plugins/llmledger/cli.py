@@ -76,7 +76,7 @@ def cmd_ingest(args: argparse.Namespace, home: Home) -> int:
 def cmd_build(args: argparse.Namespace, home: Home) -> int:
     from llmledger import pipeline
 
-    pipeline.build(home)
+    print(f"dbt build: {pipeline.build(home, full_refresh=args.full_refresh)}")
     print(pipeline.validate(home).report())
     print(f"warehouse: {home.warehouse}")
     return EXIT_OK
@@ -113,12 +113,29 @@ def cmd_demo(args: argparse.Namespace, home: Home) -> int:
     from llmledger import demo
 
     home.ensure()
+    if args.scale is not None:
+        return _scale_demo(args, home)
     summary = demo.generate(home) if args.seed is None else demo.generate(home, seed=args.seed)
     print(f"demo organisation written to {home.root}: {summary}")
     code = _run(home, args.in_process, getattr(args, "verbose", False))
     if code != EXIT_OK:
         return code
     return _demo_report(home)
+
+
+def _scale_demo(args: argparse.Namespace, home: Home) -> int:
+    """``demo --scale``: the scaled lab of :mod:`llmledger.demo.scale`, refreshed in process
+    (per-file Airflow task overhead would swamp what a scale run is meant to show)."""
+    from llmledger import pipeline
+    from llmledger.demo import scale
+
+    seed = scale.DEFAULT_SEED if args.seed is None else args.seed
+    summary = scale.generate(home, args.scale, seed=seed)
+    print(f"scaled lab written to {home.root}: {summary}")
+    if args.generate_only:
+        return EXIT_OK
+    print(pipeline.run_in_process(home))
+    return EXIT_OK
 
 
 def _demo_report(home: Home) -> int:
@@ -376,6 +393,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("build", parents=[common], help="dbt build + mart checks on the ingested")
+    p.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild every table from the raw layer (default: incremental where it can be)",
+    )
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser(
@@ -433,6 +455,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=None, help="random seed of the generator")
     p.add_argument("--in-process", action="store_true", help="run without Airflow")
+    p.add_argument(
+        "--scale",
+        choices=("tiny", "small", "medium", "large"),
+        default=None,
+        help="a generated lab of this size instead of the demo organisation (large: 16,384 "
+        "GPUs, a year, ~18M billing rows); refreshed in process",
+    )
+    p.add_argument(
+        "--generate-only", action="store_true", help="with --scale: write the files, run nothing"
+    )
     p.set_defaults(func=cmd_demo)
     return parser
 

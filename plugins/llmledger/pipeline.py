@@ -60,11 +60,51 @@ def ingest_one(home: Home, path: str) -> dict[str, Any]:
     return {**to_jsonable(result), "summary": result.summary()}
 
 
-def build(home: Home) -> None:
-    """``dbt build`` the warehouse (raises ``llmledger.warehouse.BuildFailed``)."""
+def build(home: Home, full_refresh: bool = False) -> str:
+    """``dbt build`` the warehouse, incrementally where it can be (raises
+    ``llmledger.warehouse.BuildFailed``); returns what it did (full refresh or the window)."""
     from llmledger import warehouse
 
-    warehouse.dbt_build(home)
+    done = warehouse.dbt_build(home, full_refresh=full_refresh)
+    log.info("dbt build: %s", done)
+    return done
+
+
+def plan_build(home: Home, full: bool = False) -> dict[str, Any]:
+    """What the DAG's dbt tasks must do (:mod:`llmledger.incremental`), as XCom-able values:
+    ``full_refresh`` (\"true\"/\"false\"), the ``refresh_from`` var, the DuckDB limits of
+    ``config/warehouse.yaml`` (environment variables the profile reads) and the plan itself,
+    for :func:`record_build` once every dbt task has succeeded."""
+    from llmledger import config, engine, incremental
+
+    config.stage(home)
+    plan = incremental.plan(home, full=full)
+    log.info("dbt build: %s", plan.describe())
+    # Until record_build says the build succeeded there is no state: a dbt task that fails
+    # (tables half-updated) makes the next build a full refresh.
+    incremental.forget(home)
+    return {
+        "full_refresh": "true" if plan.full else "false",
+        "refresh_from": (
+            f"{plan.refresh_from:%Y-%m-%d %H:%M:%S}" if plan.refresh_from else "1900-01-01 00:00:00"
+        ),
+        "engine_env": engine.env(home),
+        "describe": plan.describe(),
+        "plan": to_jsonable(plan),
+    }
+
+
+def record_build(home: Home, planned: Mapping[str, Any]) -> str:
+    """After the DAG's dbt tasks succeeded: remember what the build was built from (the next
+    night's window starts after it). Returns the plan's description."""
+    from llmledger import incremental
+
+    values = dict(planned["plan"])
+    if values.get("refresh_from"):
+        values["refresh_from"] = dt.datetime.fromisoformat(values["refresh_from"])
+    plan = incremental.RefreshPlan(**values)
+    incremental.record(home, plan)
+    return plan.describe()
 
 
 def validate(home: Home) -> MartValidationResult:

@@ -76,17 +76,35 @@ def dbt_executable() -> str:
     return found
 
 
-def dbt_build(home: Home, args: Sequence[str] = (), echo: bool = True) -> None:
+def dbt_build(
+    home: Home, args: Sequence[str] = (), echo: bool = True, full_refresh: bool = False
+) -> str:
     """Stage the config, then ``dbt build`` the whole project against ``home``.
 
-    Raises :class:`BuildFailed` with dbt's failure summary if any model or test fails.
+    Without ``args`` the build is incremental where it can be (:mod:`llmledger.incremental`
+    picks the window, or a full refresh; ``full_refresh`` forces one) and returns what it did.
+    With ``args`` (a selection, say) dbt runs exactly as asked and the next plain build is a
+    full refresh. Raises :class:`BuildFailed` with dbt's failure summary if any model or test
+    fails.
     """
-    from llmledger import config
+    from llmledger import config, incremental
 
     home.ensure()
     config.stage(home)
-    cmd = [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR), *args]
-    env = {**os.environ, **dbt_env(home)}
+    plan = None
+    if args:
+        incremental.forget(home)
+        extra = list(args)
+    else:
+        plan = incremental.plan(home, full=full_refresh)
+        log.info("dbt build: %s", plan.describe())
+        extra = plan.dbt_args()
+    cmd = [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR), *extra]
+    from llmledger import engine
+
+    # DuckDB limits of config/warehouse.yaml (read here, not in dbt_env: the DAG calls that at
+    # parse time, where no file may be read; its dbt tasks use the profile's defaults).
+    env = {**os.environ, **dbt_env(home), **engine.env(home)}
     log.info("running %s", " ".join(cmd))
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if echo:
@@ -98,7 +116,12 @@ def dbt_build(home: Home, args: Sequence[str] = (), echo: bool = True) -> None:
             if any(word in line for word in ("ERROR", "FAIL", "Error", "error:"))
         ]
         detail = "\n".join(failures[-40:]) or proc.stdout[-4000:] + proc.stderr[-4000:]
+        incremental.forget(home)
         raise BuildFailed(f"dbt build failed (exit {proc.returncode}):\n{detail}")
+    if plan is None:
+        return "dbt build " + " ".join(extra)
+    incremental.record(home, plan)
+    return plan.describe()
 
 
 def connect_readonly(

@@ -16,7 +16,7 @@ from llmledger.paths import Home
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILE = DAGS_FOLDER / "llmledger_nightly.py"
-WAREHOUSE_TASKS_OUTSIDE_DBT = {"validate", "headline", "freshness"}
+WAREHOUSE_TASKS_OUTSIDE_DBT = {"plan_build", "record_build", "validate", "headline", "freshness"}
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +108,11 @@ def test_task_order(dag):
     dbt_ids = {t for t in tasks if t.startswith("dbt.")}
     dbt_roots = {t for t in dbt_ids if not (tasks[t].upstream_task_ids & dbt_ids)}
     dbt_leaves = {t for t in dbt_ids if not (tasks[t].downstream_task_ids & dbt_ids)}
-    assert tasks["ingested"].downstream_task_ids == dbt_roots
-    assert tasks["validate"].upstream_task_ids == dbt_leaves
+    assert tasks["ingested"].downstream_task_ids == {"plan_build"}
+    # Every dbt task reads the plan (templated); record_build writes the state once all passed.
+    assert tasks["plan_build"].downstream_task_ids == dbt_roots | {"record_build"}
+    assert tasks["record_build"].upstream_task_ids == dbt_leaves | {"plan_build"}
+    assert tasks["validate"].upstream_task_ids == {"record_build"}
     assert tasks["headline"].upstream_task_ids == {"validate"}
     assert tasks["headline"].downstream_task_ids == set()
     assert tasks["freshness"].upstream_task_ids == dbt_leaves
@@ -159,6 +162,17 @@ def test_dbt_tasks_run_against_the_home_without_dbt_deps(dag, dag_home):
     assert task.env["DO_NOT_TRACK"] == "1"
     assert task.install_deps is False
     assert Path(task.project_dir) == airflow_runner.DBT_PROJECT_DIR
+
+
+def test_dbt_tasks_take_the_refresh_plan_and_duckdb_limits_from_plan_build(dag):
+    # Templated (rendered per run from the plan_build XCom), never read at parse time.
+    builds = [t for t in dag.tasks if t.task_id.startswith("dbt.") and hasattr(t, "full_refresh")]
+    assert len(builds) > 10
+    for task in builds:
+        assert "plan_build" in task.full_refresh, task.task_id
+        assert "plan_build" in task.vars["llmledger_refresh_from"], task.task_id
+        for name in ("LLMLEDGER_DUCKDB_MEMORY_LIMIT", "LLMLEDGER_DUCKDB_THREADS"):
+            assert "plan_build" in task.env[name], task.task_id
 
 
 def test_dbt_tasks_get_the_warehouse_env_less_the_target_path(tmp_path):

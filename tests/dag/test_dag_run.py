@@ -100,6 +100,44 @@ def test_a_run_with_no_new_files_changes_nothing(demo_run):
     assert after_second == demo_run["shares_after_first"]
 
 
+# Scheduling semantics (README "Scheduling"): a run processes what arrived since the last one,
+# by content; a backfill of a past date re-derives the ledger and counts nothing twice.
+
+
+def test_a_file_resent_under_another_name_is_not_new(demo_run):
+    # Same bytes, new name: already ingested by content, so the second run had nothing to read.
+    assert demo_run["redelivered"].exists()
+    assert demo_run["pending_before_second"] == []
+    second_log = demo_run["run_logs"][-1].read_text()
+    assert "files by outcome: no new files" in second_log
+
+
+def test_the_backfill_run_was_incremental_and_recorded(demo_run):
+    from llmledger import incremental
+
+    state = json.loads((demo_run["home"].root / incremental.STATE_FILE).read_text())
+    # Nothing new: the window is the last build's billing horizon less the lookback, not a
+    # full refresh (the first run was one: no earlier build).
+    assert state["last_build"].startswith("incremental from "), state["last_build"]
+    assert "(0 new file(s) since the last build)" in state["last_build"]
+    first_log = demo_run["run_logs"][0].read_text()
+    assert "dbt build: full refresh (no earlier build to add to)" in first_log
+
+
+def test_the_backfill_counts_nothing_twice(demo_run):
+    # Every charge once: the billing mart still equals what the generator wrote (also per
+    # invoice, below), and the allocation still sums to all spend.
+    summary = demo_run["summary"]
+    [(billed, rows)] = _query(
+        demo_run["home"], "select sum(billed_cost), count(*) from fct_billing_charge"
+    )
+    assert billed == sum(summary.billed_cost_by_invoice.values())
+    [(distinct,)] = _query(
+        demo_run["home"], "select count(distinct charge_key) from fct_billing_charge"
+    )
+    assert distinct == rows
+
+
 def test_a_failed_dag_run_exits_non_zero_without_retrying(airflow_home, tmp_path):
     # prepare fails on the bad config; the retry policy fails it at once (no 2 x 5 min wait)
     # and `airflow dags test` must turn the failed run into a non-zero exit.

@@ -6,10 +6,19 @@
 -- config/cluster_mapping.csv by priority whose pattern matches the whole tag value or resource
 -- id; else the cluster tag (policies.cluster_tag_key); else the owned-hardware register
 -- (resource id = asset_id); else none. `cluster_source` says which one decided.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_refresh_window('charge_period_start') }}"
+    )
+}}
+
 with charges as (
     -- Rows a newer replacement snapshot supersedes stay in the audit model, not here.
     select * from {{ ref('int_billing_deliveries_resolved') }}
-    where not is_superseded
+    where not is_superseded and {{ in_refresh_window('charge_period_start') }}
 ),
 
 fx_rates as (

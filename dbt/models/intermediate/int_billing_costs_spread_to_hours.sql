@@ -4,9 +4,25 @@
 -- A zero-length charge period lands whole in its starting hour.
 -- Non-GPU shared costs of a cluster (tag cost_type other than gpu) are not pooled: see
 -- int_shared_costs_distributed.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_refresh_window('hour') }}"
+    )
+}}
+
 with charges as (
     select * from {{ ref('int_billing_charges_converted') }}
-    where cluster is not null and {{ shared_cost_type('tags') }} is null
+    where
+        cluster is not null and {{ shared_cost_type('tags') }} is null
+        -- A charge that overlaps the window is spread whole, then only its hours in the
+        -- window are kept: the floor remainder lands where a full build puts it.
+        and (
+            {{ in_refresh_window('charge_period_end') }}
+            or {{ in_refresh_window('charge_period_start') }}
+        )
 ),
 
 hours as (
@@ -69,6 +85,11 @@ final as (
             else gpu_hour_floor
         end as gpu_hour_units
     from floored
+),
+
+windowed as (
+    select * from final
+    where {{ in_refresh_window('hour') }}
 )
 
-select * from final
+select * from windowed

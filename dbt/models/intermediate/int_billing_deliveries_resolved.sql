@@ -6,6 +6,15 @@
 -- every row of that scope delivered before it, whatever their style (a full snapshot contains
 -- them). "Before" is by export time (`x_ExportedAt`, else ingest time), ties by file name.
 -- Delta and ledger rows are never superseded by other delta or ledger rows: they add.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_refresh_window('charge_period_start') }}"
+    )
+}}
+
 with charges as (
     select * from {{ ref('stg_focus__charges') }}
 ),
@@ -57,6 +66,8 @@ resolved as (
                     and deliveries._source_file < latest._source_file
                 )
             )
+    -- Deliveries and snapshots are decided over every row; only the window is written.
+    where {{ in_refresh_window('charges.charge_period_start') }}
 )
 
 select * from resolved

@@ -1,8 +1,18 @@
 -- One row per cost pool: cluster x hour. Capacity is the GPU-hours the bills say were paid
 -- for; an hour whose bills carry no GPU-hours falls back to the GPU count in config/clusters.csv
 -- (0 if the cluster is not listed: the whole pool is then idle, never silently dropped).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_refresh_window('hour') }}"
+    )
+}}
+
 with spread as (
     select * from {{ ref('int_billing_costs_spread_to_hours') }}
+    where {{ in_refresh_window('hour') }}
 ),
 
 clusters as (

@@ -8,12 +8,23 @@
 -- `pro_rata` shares it over the pool's jobs by GPU-hours used (each job gets
 -- pool_cost x job_gpu_hours / GPU-hours used by all jobs), so the idle row keeps its GPU-hours
 -- but no cost. A pool no job used keeps its whole cost as idle under both policies.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_refresh_window('hour') }}"
+    )
+}}
+
 with pools as (
     select * from {{ ref('int_cost_pools') }}
+    where {{ in_refresh_window('hour') }}
 ),
 
 job_hours as (
     select * from {{ ref('int_job_gpu_hours_by_hour') }}
+    where {{ in_refresh_window('hour') }}
 ),
 
 policies as (

@@ -4,6 +4,15 @@
 -- Kubernetes pods arrive from int_jobs_tagged already split per hour with the GPU-hours
 -- OpenCost recorded (`recorded_gpu_hour_units`, fractional GPUs included); those are used as
 -- they are instead of GPUs x seconds.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_refresh_window('hour') }}"
+    )
+}}
+
 with jobs as (
     select * from {{ ref('int_jobs_tagged') }}
     where gpus > 0 and start_time is not null
@@ -37,7 +46,12 @@ hours as (
         recorded_gpu_hour_units,
         unnest(range(date_trunc('hour', start_time), effective_end, interval 1 hour)) as hour
     from bounded
-    where effective_end > start_time
+    where
+        effective_end > start_time
+        and (
+            {{ in_refresh_window('effective_end') }}
+            or {{ in_refresh_window('start_time') }}
+        )
 ),
 
 final as (
@@ -60,6 +74,7 @@ final as (
             ) }}
         ) as gpu_hour_units
     from hours
+    where {{ in_refresh_window('hour') }}
 )
 
 select * from final

@@ -1,5 +1,15 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_refresh_window('charge_period_start') }}"
+    )
+}}
+
 with charges as (
     select * from {{ ref('int_billing_charges_converted') }}
+    where {{ in_refresh_window('charge_period_start') }}
 ),
 
 files as (

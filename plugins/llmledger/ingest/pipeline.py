@@ -7,6 +7,7 @@ whole. For every file, ``rows_read = rows_loaded + rows_quarantined + rows_skipp
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -21,7 +22,16 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from llmledger.ingest import billing, focus, manifest, opencost, sacct, tabular, vendor_csv
+from llmledger.ingest import (
+    billing,
+    focus,
+    focus_fast,
+    manifest,
+    opencost,
+    sacct,
+    tabular,
+    vendor_csv,
+)
 from llmledger.ingest.common import FileRejected, Parsed, Record, Rejected, RowError, decode
 from llmledger.ingest.detect import (
     LANDING_FOLDER,
@@ -161,12 +171,50 @@ def _inside(path: Path, folder: Path) -> bool:
     return path.is_relative_to(folder)
 
 
+def _hash_cache_path(home: Home) -> Path:
+    return home.root / "cache" / "landing_sha256.json"
+
+
+def landing_hashes(home: Home, paths: Iterable[Path]) -> dict[Path, str]:
+    """sha256 of each landing file, read only when its (size, mtime_ns) changed.
+
+    A nightly run lists thousands of landing files; re-hashing each would re-read every byte
+    ever delivered. The cache (``cache/landing_sha256.json``) is keyed by path and only
+    remembers (size, mtime_ns) -> sha256: a file rewritten in place gets a new mtime and is
+    hashed again. The ingest log stays the truth of what was ingested.
+    """
+    cache_path = _hash_cache_path(home)
+    try:
+        cached = json.loads(cache_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cached = {}
+    fresh: dict[str, list[Any]] = {}
+    hashes: dict[Path, str] = {}
+    for path in paths:
+        stat = path.stat()
+        key = path.relative_to(home.root).as_posix() if _inside(path, home.root) else str(path)
+        entry = cached.get(key)
+        if (
+            isinstance(entry, list)
+            and len(entry) == 3
+            and entry[:2] == [stat.st_size, stat.st_mtime_ns]
+        ):
+            sha = str(entry[2])
+        else:
+            sha = _sha256(path.read_bytes())
+        fresh[key] = [stat.st_size, stat.st_mtime_ns, sha]
+        hashes[path] = sha
+    if fresh != cached:
+        write_json(fresh, cache_path)
+    return hashes
+
+
 def pending_files(home: Home | str | os.PathLike[str] | None) -> list[Path]:
     """Files under ``landing/`` (recursive, hidden ones skipped) not in the ingest log, sorted."""
     home = _home(home)
     if not home.landing.is_dir():
         return []
-    pending = []
+    safe = []
     for path in _walk(home.landing):
         try:
             confine_to_landing(home, path)
@@ -174,9 +222,13 @@ def pending_files(home: Home | str | os.PathLike[str] | None) -> list[Path]:
             # Not read, not ingested: the run goes on with the files that are really here.
             log.warning("%s", exc)
             continue
-        if not (home.ingest_log / f"{_sha256(path.read_bytes())}.parquet").exists():
-            pending.append(path)
-    return sorted(pending)
+        safe.append(path)
+    hashes = landing_hashes(home, safe)
+    return sorted(
+        path
+        for path, sha in hashes.items()
+        if not (home.ingest_log / f"{sha}.parquet").exists()
+    )
 
 
 def ingest_paths(
@@ -288,6 +340,15 @@ def ingest_file(
                 "or landing/pipeline, or pass --kind",
             )
         if detected == "focus":
+            # Large plain FOCUS CSV goes through DuckDB (same rows, see focus_fast); anything
+            # the cheap checks there do not vouch for takes the Python parser below.
+            fast = (
+                focus_fast.try_parse(home, path, content, source_file, sha, ingested_at)
+                if content is data
+                else None
+            )
+            if fast is not None:
+                return _load_fast(home, source_file, sha, fast, data, ingested_at)
             parsed = billing.parse(home, path, content)
         else:
             parsed = _parse(home, path, detected, text or "")
@@ -418,7 +479,7 @@ def _as_text(value: Any) -> str | None:
 def _load(
     home: Home, source_file: str, sha: str, kind: str, parsed: Parsed, ingested_at: datetime
 ) -> IngestResult:
-    from llmledger.validation.raw import Flag, expected, validate_batch
+    from llmledger.validation.raw import Flag, expected, validate_table
 
     lineage = {"_source_file": source_file, "_source_sha256": sha, "_ingested_at": ingested_at}
     _reject_out_of_range(kind, parsed)
@@ -426,7 +487,7 @@ def _load(
     table = pa.Table.from_pylist(rows, schema=RAW_SCHEMAS[kind])
 
     first_flag: dict[Any, Flag] = {}
-    for flag in validate_batch(kind, table.to_pandas()):
+    for flag in validate_table(kind, table):
         first_flag.setdefault(flag.row_index, flag)
     if first_flag:
         keep = [index not in first_flag for index in range(len(parsed.records))]
@@ -540,6 +601,71 @@ def _reject_out_of_range(kind: str, parsed: Parsed) -> None:
                 vendor = str(record.values.get("vendor") or "").lower()
                 invoice_of[record.line] = (vendor, record.values["invoice_id"])
     parsed.records = kept
+
+
+def _load_fast(
+    home: Home,
+    source_file: str,
+    sha: str,
+    fast: focus_fast.FastParsed,
+    data: bytes,
+    ingested_at: datetime,
+) -> IngestResult:
+    """:func:`_load` for a FOCUS file parsed by DuckDB: same checks, accounting and files."""
+    from llmledger.validation.raw import expected, validate_table
+
+    kind = "focus"
+    table = fast.table
+    first_flag: dict[Any, Any] = {}
+    for flag in validate_table(kind, table):
+        first_flag.setdefault(flag.row_index, flag)
+    if first_flag:
+        lines = table["_source_row"].to_pylist()
+        for index, flag in first_flag.items():
+            want = expected(kind, flag.expectation, flag.column)
+            value = _as_text(flag.value)
+            fast.rejected.append(
+                Rejected(
+                    lines[index],
+                    fast.raw_text(data, lines[index]),
+                    flag.expectation,
+                    flag.column,
+                    value,
+                    want,
+                    f"validation {flag.expectation} failed: {flag.column} = {value!r}, "
+                    f"expected {want}",
+                )
+            )
+        table = table.filter(pa.array([i not in first_flag for i in range(table.num_rows)]))
+    fast.rejected.sort(key=lambda r: r.line)
+    loaded, quarantined = table.num_rows, len(fast.rejected)
+    if fast.rows_read != loaded + quarantined:
+        raise RuntimeError(
+            f"{source_file}: row accounting broken: read {fast.rows_read} != loaded {loaded} + "
+            f"quarantined {quarantined}"
+        )
+    write_parquet(table, home.raw_dir(kind) / f"{sha}.parquet")
+    if fast.rejected:
+        write_parquet(
+            _quarantine_table(source_file, sha, kind, fast.rejected, ingested_at),
+            home.quarantine_rows / f"{sha}.parquet",
+        )
+    log_row = _log_row(source_file, sha, kind, fast.parser, LOADED, ingested_at)
+    log_row.update(rows_read=fast.rows_read, rows_loaded=loaded, rows_quarantined=quarantined)
+    write_log(home, log_row)
+    result = IngestResult(
+        source_file=source_file,
+        sha256=sha,
+        kind=kind,
+        parser=fast.parser,
+        status=LOADED,
+        rows_read=fast.rows_read,
+        rows_loaded=loaded,
+        rows_quarantined=quarantined,
+        reasons=dict(Counter(r.reason_code for r in fast.rejected)),
+    )
+    log.log(logging.WARNING if fast.rejected else logging.INFO, "%s", result.summary())
+    return result
 
 
 def _quarantine_table(

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import pyarrow as pa
+
 from llmledger.raw_schema import LINEAGE
 
 if TYPE_CHECKING:
@@ -96,6 +98,38 @@ def expected(kind: str, expectation: str, column: str) -> str:
         if (check.expectation, check.column) == (expectation, column):
             return check.expected
     raise KeyError((kind, expectation, column))
+
+
+def _violations(check: _Check, table: pa.Table) -> int:
+    """Rows of ``table`` that break ``check``, counted with Arrow compute (same rule as GX:
+    not-null counts nulls; between and pair checks ignore missing values)."""
+    import pyarrow.compute as pc
+
+    if check.column not in table.column_names:
+        return 1  # let GX say what is wrong with the batch
+    column = table[check.column]
+    if check.expectation == NOT_NULL:
+        return column.null_count
+    if check.expectation == AT_LEAST:
+        return int(pc.sum(pc.less(column, pa.scalar(0).cast(column.type))).as_py() or 0)
+    if check.expectation == NOT_BEFORE:
+        start = check.expected.removeprefix(">= ")
+        return int(pc.sum(pc.less(column, table[start])).as_py() or 0)
+    return 1
+
+
+def validate_table(kind: str, table: pa.Table) -> list[Flag]:
+    """:func:`validate_batch` on an Arrow table, without paying for GX on clean batches.
+
+    Each check of the suite is first counted over the whole batch with Arrow compute: a count
+    of zero for every check proves the property the suite asserts, so the batch passes. A batch
+    with any violating row goes to Great Expectations as a pandas frame, so the rows flagged,
+    their order and their quarantine reasons are GX's own. (GX costs ~0.3 s per batch; a
+    nightly refresh of a large lab has thousands of batches, almost all clean.)
+    """
+    if table.num_rows == 0 or not any(_violations(c, table) for c in SUITES[kind]):
+        return []
+    return validate_batch(kind, table.to_pandas())
 
 
 def validate_batch(kind: str, df: pd.DataFrame) -> list[Flag]:

@@ -1,0 +1,31 @@
+{#
+  Incremental models on charge period (README "Incremental refresh"). llmledger.incremental
+  decides, per build, from which hour on the heavy models must be recomputed: the earliest
+  hour any newly ingested row can touch (its charge period, earlier deliveries of a replaced
+  billing period, earlier records of a re-logged job), minus a lookback of whole days. It
+  passes that hour as the var llmledger_refresh_from. A model deletes its rows from that hour
+  on (pre-hook) and inserts them recomputed from its full upstream tables, so the rows it keeps
+  are exactly those no new input can change. Without the var the window is everything: a bare
+  `dbt build` on an existing warehouse is slow but still right. `dbt build --full-refresh`
+  rebuilds every table from scratch.
+#}
+
+{% macro refresh_from() -%}
+    cast('{{ var("llmledger_refresh_from", "1900-01-01 00:00:00") }}' as timestamp)
+{%- endmacro %}
+
+{#- Pre-hook of an incremental model: drop the rows of the refresh window. -#}
+{% macro delete_refresh_window(column) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ column }} >= {{ refresh_from() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A where-clause term: true on a full build, the window on an incremental one. -#}
+{% macro in_refresh_window(column) -%}
+    {%- if is_incremental() -%}
+        {{ column }} >= {{ refresh_from() }}
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}

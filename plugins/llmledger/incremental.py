@@ -1,0 +1,254 @@
+"""Which hours a build must recompute: the refresh window of the incremental dbt models.
+
+The heavy models (billing rows, their spread to hours, cost pools, job hours, allocation and
+the marts ``fct_billing_charge``, ``fct_cost_allocation``, ``fct_idle_cost``) are incremental
+on charge period (``dbt/macros/incremental.sql``). A build recomputes their rows from
+``refresh_from`` on; :func:`plan` chooses it from what is new since the last successful build
+(``cache/build_state.json``):
+
+- nothing to go by (first build, no state, no warehouse), a changed config, closed or reopened
+  period, or dbt project, or a file the last build saw that is gone: a full refresh;
+- else the earliest hour any new row can change: the charge period start of new billing rows;
+  for a new replacement snapshot, every row of the billing periods it replaces; for a new
+  sacct or OpenCost record, every earlier record of the same job (a job logged when it ends
+  may have started weeks ago); and the billing horizon of the last build (running jobs are
+  counted up to it); then back to midnight and ``lookback_days`` more
+  (``config/warehouse.yaml``, default 2) for safety against clock skew in exports.
+
+Everything before ``refresh_from`` depends on no new input, so keeping it is exact:
+``tests/e2e/test_incremental_refresh.py`` holds every mart of an incremental night equal to a
+full refresh on the same files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from llmledger.paths import Home
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = Path("cache") / "build_state.json"
+DBT_INPUTS = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
+
+
+@dataclass
+class RefreshPlan:
+    """What the next build does: ``full`` or recompute from ``refresh_from`` on."""
+
+    full: bool
+    reason: str
+    refresh_from: datetime | None = None
+    new_files: int = 0
+    files: list[str] = field(default_factory=list)  # every loaded sha256 (for the state)
+    config_digest: str = ""
+    project_digest: str = ""
+
+    def dbt_args(self) -> list[str]:
+        if self.full:
+            return ["--full-refresh"]
+        assert self.refresh_from is not None
+        window = {"llmledger_refresh_from": f"{self.refresh_from:%Y-%m-%d %H:%M:%S}"}
+        return ["--vars", json.dumps(window)]
+
+    def describe(self) -> str:
+        if self.full:
+            return f"full refresh ({self.reason})"
+        return (
+            f"incremental from {self.refresh_from:%Y-%m-%d %H:%M} ({self.new_files} new "
+            f"file(s) since the last build)"
+        )
+
+
+def _digest(paths: list[Path], root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _files(*folders: Path) -> list[Path]:
+    out: list[Path] = []
+    for folder in folders:
+        if folder.is_file():
+            out.append(folder)
+        elif folder.is_dir():
+            out.extend(p for p in folder.rglob("*") if p.is_file())
+    return out
+
+
+def config_digest(home: Home) -> str:
+    """Digest of what a build reads besides the raw layer: config, staged tables, periods."""
+    return _digest(
+        _files(home.config, home.root / "staged", home.root / "periods"), home.root
+    )
+
+
+def project_digest() -> str:
+    from llmledger.warehouse import DBT_PROJECT_DIR
+
+    return _digest(_files(*(DBT_PROJECT_DIR / name for name in DBT_INPUTS)), DBT_PROJECT_DIR)
+
+
+def _state(home: Home) -> dict[str, Any] | None:
+    try:
+        state = json.loads((home.root / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def forget(home: Home) -> None:
+    """Drop the state: the next build is a full refresh (after a partial or failed build)."""
+    (home.root / STATE_FILE).unlink(missing_ok=True)
+
+
+def _parquet_list(paths: list[Path]) -> str:
+    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+
+
+def plan(home: Home, full: bool = False) -> RefreshPlan:
+    """The refresh plan of the next build of ``home`` (config must be staged already)."""
+    from llmledger import engine
+
+    settings = engine.load(home)
+    con = engine.connect(home)
+    try:
+        logs = [p for p in home.ingest_log.glob("*.parquet") if p.name != "_schema.parquet"]
+        loaded: dict[str, str] = {}
+        if logs:
+            rows = con.execute(
+                f"select source_sha256, kind from read_parquet({_parquet_list(logs)}) "
+                "where status = 'loaded'"
+            ).fetchall()
+            loaded = dict(rows)
+        result = RefreshPlan(
+            full=True,
+            reason="requested",
+            files=sorted(loaded),
+            config_digest=config_digest(home),
+            project_digest=project_digest(),
+        )
+        state = _state(home)
+        if full:
+            return result
+        if state is None or not home.warehouse.exists():
+            result.reason = "no earlier build to add to"
+            return result
+        if state.get("config_digest") != result.config_digest:
+            result.reason = "config or closed periods changed"
+            return result
+        if state.get("project_digest") != result.project_digest:
+            result.reason = "dbt project changed"
+            return result
+        before = set(state.get("files", []))
+        if before - set(loaded):
+            result.reason = "a file of the last build is no longer in the raw layer"
+            return result
+        new = {sha: kind for sha, kind in loaded.items() if sha not in before}
+        starts = [_parse(state.get("horizon"))]
+        starts.extend(_earliest_touched(con, home, new))
+        known = [s for s in starts if s is not None]
+        if not known:
+            result.reason = "no billing horizon recorded"
+            return result
+        window = min(known)
+        result.full = False
+        result.reason = ""
+        result.new_files = len(new)
+        result.refresh_from = datetime.combine(window.date(), datetime.min.time()) - timedelta(
+            days=settings.lookback_days
+        )
+        return result
+    finally:
+        con.close()
+
+
+def _parse(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _earliest_touched(con: Any, home: Home, new: dict[str, str]) -> list[datetime | None]:
+    """Per raw kind, the earliest hour a row of the new files (or a row they supersede or
+    re-record) sits in."""
+
+    def paths(kind: str, shas: list[str] | None = None) -> list[Path]:
+        folder = home.raw_dir(kind)
+        if shas is None:
+            return [p for p in folder.glob("*.parquet") if p.name != "_schema.parquet"]
+        return [folder / f"{sha}.parquet" for sha in shas if (folder / f"{sha}.parquet").exists()]
+
+    def one(sql: str) -> datetime | None:
+        return con.execute(sql).fetchall()[0][0]
+
+    out: list[datetime | None] = []
+    by_kind: dict[str, list[str]] = {}
+    for sha, kind in new.items():
+        by_kind.setdefault(kind, []).append(sha)
+    if by_kind.get("focus"):
+        fresh = _parquet_list(paths("focus", by_kind["focus"]))
+        everything = _parquet_list(paths("focus"))
+        out.append(one(f"select min(charge_period_start) from read_parquet({fresh})"))
+        # A replacement snapshot supersedes every earlier row of its billing periods.
+        out.append(
+            one(f"""
+                with scopes as (
+                    select distinct provider, billing_account_id, billing_period_start
+                    from read_parquet({fresh})
+                    where lower(json_extract_string(x_columns, '$.x_DeliveryStyle'))
+                        = 'replacement'
+                )
+                select min(old.charge_period_start)
+                from read_parquet({everything}, union_by_name = true) as old
+                join scopes
+                    on old.provider is not distinct from scopes.provider
+                    and old.billing_account_id is not distinct from scopes.billing_account_id
+                    and old.billing_period_start is not distinct from scopes.billing_period_start
+            """)
+        )
+    if by_kind.get("slurm_job"):
+        fresh = _parquet_list(paths("slurm_job", by_kind["slurm_job"]))
+        everything = _parquet_list(paths("slurm_job"))
+        # Every record of a job a new file mentions: its attempts and key may change.
+        out.append(
+            one(f"""
+                select min(least(old.start_time, old.submit_time))
+                from read_parquet({everything}, union_by_name = true) as old
+                semi join (select distinct cluster, job_id from read_parquet({fresh})) as jobs
+                    on old.job_id = jobs.job_id and old.cluster is not distinct from jobs.cluster
+            """)
+        )
+    if by_kind.get("opencost_allocation"):
+        fresh = _parquet_list(paths("opencost_allocation", by_kind["opencost_allocation"]))
+        out.append(one(f"select min(start_time) from read_parquet({fresh})"))
+    return out
+
+
+def record(home: Home, done: RefreshPlan) -> None:
+    """After a successful build: remember what it was built from."""
+    from llmledger.ingest.writer import write_json
+    from llmledger.warehouse import connect_readonly
+
+    with connect_readonly(home) as con:
+        horizon = con.execute(
+            "select max(charge_period_end) from intermediate.int_billing_charges_converted"
+        ).fetchall()[0][0]
+    write_json(
+        {
+            "files": done.files,
+            "config_digest": done.config_digest,
+            "project_digest": done.project_digest,
+            "horizon": horizon.isoformat() if horizon else None,
+            "last_build": done.describe(),
+        },
+        home.root / STATE_FILE,
+    )

@@ -1,0 +1,120 @@
+"""An incremental night equals a full refresh on the same files: every mart, every row.
+
+The tiny scaled lab (llmledger.demo.scale, 4 nodes, a week) is built in full, then a night
+delivers one more day: each cloud's daily file (with late SLA credits, ChargeClass
+Correction, for the day before), the owned cluster's first part of its month, the sacct log
+of jobs that ended that day. The build is incremental (window = the day before the new day,
+minus the lookback); then `dbt build --full-refresh` rebuilds everything from the same raw
+layer, and every table of the marts schema must hold exactly the same rows (DECIMAL compared
+exactly, so "to the cent" holds a fortiori). A second night delivers a replacement snapshot
+of a whole billing period (it supersedes a week of rows): the window must reach back to
+that period's first charge.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from llmledger import incremental, ingest, warehouse
+from llmledger.demo import scale
+from llmledger.paths import Home
+
+
+def _marts(home: Home) -> dict[str, list[tuple]]:
+    with warehouse.connect_readonly(home) as con:
+        tables = [
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'main' and table_type = 'BASE TABLE' order by 1"
+            ).fetchall()
+        ]
+        return {name: con.execute(f"select * from {name} order by all").fetchall() for name in tables}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Home:
+    home = Home.resolve(tmp_path_factory.mktemp("incremental")).ensure()
+    scale.generate(home, "tiny")
+    ingest.ingest_paths(home, [home.landing])
+    assert warehouse.dbt_build(home, echo=False).startswith("full refresh")
+    return home
+
+
+def test_a_night_after_a_full_build_equals_a_full_refresh(built: Home):
+    home = built
+    before = _marts(home)
+    added = scale.generate_day(home, "tiny")
+    # Nothing new yet: the window starts at the billing horizon (01-08) less the lookback.
+    assert incremental.plan(home).refresh_from == datetime(2026, 1, 6)
+    results = ingest.ingest_paths(home, added)
+    assert {r.status for r in results} == {"loaded"}
+    plan = incremental.plan(home)
+    # The new day is 2026-01-08; its late credits are for 01-07; lookback 2 days.
+    assert not plan.full
+    assert plan.new_files == 4
+    assert plan.refresh_from == datetime(2026, 1, 5)
+    assert warehouse.dbt_build(home, echo=False).startswith("incremental from 2026-01-05 00:00")
+
+    nightly = _marts(home)
+    assert nightly != before  # the night changed the marts
+    assert len(nightly["fct_cost_allocation"]) > len(before["fct_cost_allocation"])
+    # Rows wholly before the window are the ones kept; the credits changed 01-07's pools.
+    early = [r for r in before["fct_idle_cost"] if r[1] < datetime(2026, 1, 5)]
+    assert early and all(r in nightly["fct_idle_cost"] for r in early)
+
+    assert warehouse.dbt_build(home, echo=False, full_refresh=True).startswith("full refresh")
+    full = _marts(home)
+    assert full.keys() == nightly.keys()
+    for name in full:
+        assert nightly[name] == full[name], f"{name} differs after the incremental night"
+
+
+REPLACEMENT = (
+    "BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,"
+    "ProviderName,InvoiceId,ResourceId,SkuId,ChargeCategory,ConsumedUnit,ConsumedQuantity,"
+    "BilledCost,EffectiveCost,BillingCurrency,Tags,x_DeliveryStyle\n"
+    "hb-9930,2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,2026-01-03T00:00:00Z,"
+    '2026-01-03T01:00:00Z,Hyperbolt,HB-202601,cloud-b-n0000,H200-GPU-HOUR,Usage,GPU-Hours,8,'
+    '16.72,16.72,USD,"{""cluster"": ""cloud-b""}",replacement\n'
+)
+
+
+def test_a_replacement_snapshot_reaches_back_to_its_billing_period(built: Home):
+    home = built
+    warehouse.dbt_build(home, echo=False)  # whatever the previous test left, a built state
+    path = home.landing / "billing" / "cloud-b" / "cloud-b_snapshot_2026-01.csv"
+    path.write_text(REPLACEMENT, encoding="utf-8")
+    # Ingested after every other file and exported at ingest time (no x_ExportedAt), the
+    # snapshot supersedes every Hyperbolt row of January, the first from 01-01 00:00.
+    ingest.ingest_paths(home, [path])
+    plan = incremental.plan(home)
+    assert plan.refresh_from == datetime(2025, 12, 30)
+    assert warehouse.dbt_build(home, echo=False).startswith("incremental from 2025-12-30 00:00")
+    nightly = _marts(home)
+    with warehouse.connect_readonly(home) as con:
+        hyperbolt = con.execute(
+            "select count(*), sum(billed_cost) from fct_billing_charge where provider = 'Hyperbolt'"
+        ).fetchall()[0]
+    assert hyperbolt == (1, Decimal("16.72"))
+
+    warehouse.dbt_build(home, echo=False, full_refresh=True)
+    full = _marts(home)
+    for name in full:
+        assert nightly[name] == full[name], f"{name} differs after the replacement night"
+
+
+def test_changed_config_means_a_full_refresh(built: Home):
+    home = built
+    warehouse.dbt_build(home, echo=False)
+    assert not incremental.plan(home).full
+    policies = home.config / "policies.yaml"
+    policies.write_text(policies.read_text().replace("idle_policy: show", "idle_policy: pro_rata"))
+    from llmledger import config
+
+    config.stage(home)
+    plan = incremental.plan(home)
+    assert plan.full and plan.reason == "config or closed periods changed"
