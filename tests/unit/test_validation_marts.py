@@ -145,3 +145,49 @@ def test_missing_tables_are_named(tmp_path: Path):
 def test_empty_home_says_there_is_no_warehouse(tmp_path: Path):
     with pytest.raises(ValidationFailed, match="no warehouse at"):
         validate_marts(tmp_path)
+
+
+def test_checks_read_aggregates_not_whole_marts(tmp_path: Path):
+    """The frames GX checks are one row per pool and per activity, not per allocation row,
+    and they still account for every row (issue 9: memory bounded at 18M billing rows)."""
+    from llmledger.validation.marts import _read_tables
+
+    home = _warehouse(tmp_path, SCHEMA, PASSING)
+    frames, missing = _read_tables(home)
+    assert missing == []
+    assert len(frames["pools"]) == 2  # gpu-cloud 04:00 and 05:00; 6 allocation rows
+    assert sorted(frames["allocation_activities"]["activity"]) == [
+        "data.selection",
+        "evaluation",
+        "training.pretrain",
+        "untagged",
+    ]
+    assert "fct_cost_allocation" not in frames
+    outcomes = {o.name: o for o in validate_marts(home).outcomes}
+    assert outcomes["allocation_gpu_hours_not_negative"].rows_checked == 6
+    assert outcomes["allocation_activity_in_taxonomy"].rows_checked == 6
+    assert outcomes["idle_gpu_hours_not_negative"].rows_checked == 1
+
+
+def test_every_bad_row_is_caught_through_the_aggregates(tmp_path: Path):
+    broken = """
+    update fct_cost_allocation set gpu_hours = -1 where hour = '2025-03-01 05:00';
+    update fct_cost_allocation set gpu_hours = -3 where job_id = '1004';
+    update fct_cost_allocation set activity = 'training.misc' where job_id = '1002';
+    update fct_idle_cost set idle_gpu_hours = -2;
+    """
+    with pytest.raises(ValidationFailed) as caught:
+        validate_marts(_warehouse(tmp_path, SCHEMA, PASSING, broken))
+    message = str(caught.value)
+    # The pool's worst row, and how many of its rows are below zero.
+    assert (
+        "allocation_gpu_hours_not_negative [job 1004 gpu-cloud 2025-03-01 05:00] difference "
+        "-3.0000000000 (gpu_hours below 0; 3 rows of this pool are)" in message
+    )
+    assert "[job 1001 gpu-cloud 2025-03-01 04:00]" not in message  # that pool is fine
+    # The first row (by hour) with the bad activity, and how many rows carry it.
+    assert (
+        "allocation_activity_in_taxonomy [job 1002 gpu-cloud 2025-03-01 04:00] activity "
+        "'training.misc' is not in the taxonomy (2 row(s) of fct_cost_allocation)" in message
+    )
+    assert "idle_gpu_hours_not_negative [gpu-cloud 2025-03-01 04:00] difference -2" in message

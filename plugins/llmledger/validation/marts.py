@@ -1,9 +1,13 @@
 """Great Expectations checks on the built marts: conservation, reconciliation, ranges, taxonomy.
 
-The warehouse is opened read-only, the tables are read into pandas (money stays ``Decimal``)
-and the connection is closed before any check runs. Conservation is recomputed here from the
-marts themselves rather than trusted from ``rpt_reconciliation``, so a bug in the dbt
-reconciliation model cannot hide a bug in allocation.
+The warehouse is opened read-only and no mart is read whole: DuckDB computes, per pool
+(cluster, hour), the sums and minimums the properties are about, and per allocation activity a
+count and an example row; those aggregates (bounded by pools and activities, not by rows; money
+stays ``Decimal``) are what the GX expectations check, and they prove the same properties: every
+row's GPU-hours are >= 0 iff every pool's minimum is, every row's activity is in the taxonomy
+iff every distinct activity is. The connection is closed before any check runs. Conservation is
+recomputed here from the marts themselves rather than trusted from ``rpt_reconciliation``, so a
+bug in the dbt reconciliation model cannot hide a bug in allocation.
 
 Every check has a severity: a failing ``fail`` check raises :class:`ValidationFailed` (the
 pipeline stops), a failing ``warn`` check is logged and the pipeline goes on.
@@ -172,6 +176,7 @@ def validate_marts(home: Home | str | os.PathLike[str] | None) -> MartValidation
 
 
 def _read_tables(home: Home) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
+    """The frames the checks run on (see :data:`FRAMES`), and the tables found missing."""
     import pandas as pd
 
     from llmledger.warehouse import connect_readonly
@@ -189,6 +194,8 @@ def _read_tables(home: Home) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
         columns_of: dict[str, dict[str, set[str]]] = {}
         for table, schema, column in located:
             columns_of.setdefault(table, {}).setdefault(schema, set()).add(column)
+        where: dict[str, str] = {}  # table -> "schema"."table"
+        optional: dict[str, list[str]] = {}
         for table, needed in TABLES.items():
             schemas = columns_of.get(table)
             if not schemas:
@@ -213,15 +220,105 @@ def _read_tables(home: Home) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
                     )
                 )
                 continue
-            wanted = list(needed) + [
-                c for c in OPTIONAL_COLUMNS.get(table, ()) if c in schemas[schema]
-            ]
-            select = ", ".join(f'"{c}"' for c in wanted)
-            rows = con.execute(f'select {select} from "{schema}"."{table}"').fetchall()
-            frames[table] = pd.DataFrame(rows, columns=wanted, dtype=object)
+            where[table] = f'"{schema}"."{table}"'
+            optional[table] = [c for c in OPTIONAL_COLUMNS.get(table, ()) if c in schemas[schema]]
+        for frame, (tables, sql) in FRAMES.items():
+            if not all(table in where for table in tables):
+                continue
+            extra = "".join(f', "{c}"' for c in optional.get(tables[0], []))
+            query = sql.format(optional=extra, **where)
+            cursor = con.execute(query)
+            names = [d[0] for d in cursor.description]
+            frames[frame] = pd.DataFrame(cursor.fetchall(), columns=names, dtype=object)
     finally:
         con.close()
     return frames, missing
+
+
+# The frames the checks run on: (tables read, SQL). Each is bounded by pools, activities,
+# quarters or reconciliation rows, never by the number of allocation rows.
+FRAMES: dict[str, tuple[tuple[str, ...], str]] = {
+    "rpt_reconciliation": (
+        ("rpt_reconciliation",),
+        "select check_name, scope, expected, actual, difference, passed{optional} "
+        "from {rpt_reconciliation}",
+    ),
+    "fct_quarterly_allocation": (
+        ("fct_quarterly_allocation",),
+        "select quarter, activity, model_generation, cost_usd from {fct_quarterly_allocation}",
+    ),
+    # One row per pool (cluster, hour) that any of the three tables mentions.
+    "pools": (
+        ("int_cost_pools", "fct_cost_allocation", "fct_idle_cost"),
+        """
+        with pools as (
+            select cluster, hour, coalesce(sum(pool_cost_usd), 0) as pool_cost_usd
+            from {int_cost_pools} group by cluster, hour
+        ),
+        allocated as (
+            select
+                cluster,
+                hour,
+                coalesce(sum(allocated_cost_usd), 0) as allocated_cost_usd,
+                min(gpu_hours) as min_gpu_hours,
+                arg_min(job_id, gpu_hours) as min_gpu_hours_job,
+                count(*) filter (where gpu_hours < 0) as negative_gpu_hours_rows,
+                count(*) as allocation_rows
+            from {fct_cost_allocation} group by cluster, hour
+        ),
+        idle as (
+            select
+                cluster,
+                hour,
+                coalesce(sum(idle_cost_usd), 0) as idle_cost_usd,
+                min(idle_gpu_hours) as min_idle_gpu_hours,
+                count(*) as idle_rows
+            from {fct_idle_cost} group by cluster, hour
+        ),
+        pool_keys as (
+            select cluster, hour from pools
+            union select cluster, hour from allocated
+            union select cluster, hour from idle
+        )
+        select
+            k.cluster,
+            k.hour,
+            coalesce(p.pool_cost_usd, 0) as pool_cost_usd,
+            coalesce(a.allocated_cost_usd, 0) as allocated_cost_usd,
+            coalesce(i.idle_cost_usd, 0) as idle_cost_usd,
+            a.min_gpu_hours,
+            a.min_gpu_hours_job,
+            coalesce(a.negative_gpu_hours_rows, 0) as negative_gpu_hours_rows,
+            coalesce(a.allocation_rows, 0) as allocation_rows,
+            i.min_idle_gpu_hours,
+            coalesce(i.idle_rows, 0) as idle_rows
+        from pool_keys as k
+        left join pools as p
+            on k.cluster is not distinct from p.cluster and k.hour is not distinct from p.hour
+        left join allocated as a
+            on k.cluster is not distinct from a.cluster and k.hour is not distinct from a.hour
+        left join idle as i
+            on k.cluster is not distinct from i.cluster and k.hour is not distinct from i.hour
+        where k.cluster is not null and k.hour is not null
+        order by k.cluster, k.hour
+        """,
+    ),
+    # One row per distinct activity of fct_cost_allocation, with an example row.
+    "allocation_activities": (
+        ("fct_cost_allocation",),
+        """
+        select
+            activity,
+            count(*) as allocation_rows,
+            arg_min(job_id, hour) as job_id,
+            arg_min(cluster, hour) as cluster,
+            min(hour) as hour
+        from {fct_cost_allocation}
+        group by activity
+        order by activity nulls first
+        """,
+    ),
+}
 
 
 def _money(value: Any) -> str:
@@ -246,6 +343,8 @@ class _Check:
     frame: Callable[[dict[str, pd.DataFrame]], pd.DataFrame]
     expectations: Callable[[Any], Sequence[Any]]  # gx expectations module -> expectations
     finding: Callable[[Any], Finding]  # failing row (a pandas Series) -> finding
+    # Mart rows the frame stands for (its own length unless it is an aggregate).
+    covers: Callable[[pd.DataFrame], int] = len
 
     def run(self, frames: dict[str, pd.DataFrame]) -> list[CheckOutcome]:
         frame = self.frame(frames)
@@ -259,7 +358,7 @@ class _Check:
         flagged = unexpected_indexes(name, frame, self.expectations(expectations()))
         rows = sorted({index for indexes in flagged for index in indexes})
         findings = tuple(self.finding(frame.loc[index]) for index in rows)
-        return CheckOutcome(name, severity, self.description, len(frame), findings)
+        return CheckOutcome(name, severity, self.description, int(self.covers(frame)), findings)
 
 
 @dataclass(frozen=True)
@@ -278,27 +377,16 @@ class _ReconciliationCheck(_Check):
 
 
 def _pool_conservation(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    import pandas as pd
-
-    def per_pool(table: str, column: str) -> pd.Series:
-        frame = frames[table]
-        values = frame[column].map(lambda v: Decimal(0) if v is None else Decimal(str(v)))
-        return values.groupby([frame["cluster"], frame["hour"]]).sum()
-
-    pools = pd.concat(
-        {
-            "pool_cost_usd": per_pool("int_cost_pools", "pool_cost_usd"),
-            "allocated_cost_usd": per_pool("fct_cost_allocation", "allocated_cost_usd"),
-            "idle_cost_usd": per_pool("fct_idle_cost", "idle_cost_usd"),
-        },
-        axis=1,
-    )
-    pools = pools.astype(object).where(pools.notna(), Decimal(0)).reset_index()
+    pools = frames["pools"].copy()
     pools["difference"] = (
         pools["allocated_cost_usd"] + pools["idle_cost_usd"] - pools["pool_cost_usd"]
     )
     pools["abs_difference"] = pools["difference"].map(abs)
     return pools
+
+
+def _rows(column: str) -> Callable[[pd.DataFrame], int]:
+    return lambda frame: int(sum(frame[column]))
 
 
 def _not_below_zero(column: str) -> Callable[[Any], Sequence[Any]]:
@@ -334,7 +422,7 @@ CHECKS: tuple[_Check, ...] = (
         "pool_conservation",
         FAIL,
         "per pool (cluster, hour): allocated + idle = pool cost, recomputed from the marts",
-        ("int_cost_pools", "fct_cost_allocation", "fct_idle_cost"),
+        ("pools",),
         _pool_conservation,
         lambda gxe: [
             gxe.ExpectColumnValuesToBeBetween(column="abs_difference", max_value=TOLERANCE_USD)
@@ -350,41 +438,52 @@ CHECKS: tuple[_Check, ...] = (
     _Check(
         "allocation_gpu_hours_not_negative",
         FAIL,
-        "fct_cost_allocation.gpu_hours >= 0",
-        ("fct_cost_allocation",),
-        lambda f: f["fct_cost_allocation"],
-        _not_below_zero("gpu_hours"),
+        "fct_cost_allocation.gpu_hours >= 0 (each pool's minimum)",
+        ("pools",),
+        lambda f: f["pools"][f["pools"]["allocation_rows"] > 0],
+        _not_below_zero("min_gpu_hours"),
         lambda row: Finding(
             "allocation_gpu_hours_not_negative",
-            f"job {row['job_id']} {row['cluster']} {_when(row['hour'])}",
-            f"difference {row['gpu_hours']} (gpu_hours below 0)",
+            f"job {row['min_gpu_hours_job']} {row['cluster']} {_when(row['hour'])}",
+            f"difference {row['min_gpu_hours']} (gpu_hours below 0"
+            + (
+                f"; {row['negative_gpu_hours_rows']} rows of this pool are"
+                if row["negative_gpu_hours_rows"] > 1
+                else ""
+            )
+            + ")",
         ),
+        _rows("allocation_rows"),
     ),
     _Check(
         "idle_gpu_hours_not_negative",
         FAIL,
-        "fct_idle_cost.idle_gpu_hours >= 0",
-        ("fct_idle_cost",),
-        lambda f: f["fct_idle_cost"],
-        _not_below_zero("idle_gpu_hours"),
+        "fct_idle_cost.idle_gpu_hours >= 0 (each pool's minimum)",
+        ("pools",),
+        lambda f: f["pools"][f["pools"]["idle_rows"] > 0],
+        _not_below_zero("min_idle_gpu_hours"),
         lambda row: Finding(
             "idle_gpu_hours_not_negative",
             f"{row['cluster']} {_when(row['hour'])}",
-            f"difference {row['idle_gpu_hours']} (idle_gpu_hours below 0)",
+            f"difference {row['min_idle_gpu_hours']} (idle_gpu_hours below 0)",
         ),
+        _rows("idle_rows"),
     ),
     _Check(
         "allocation_activity_in_taxonomy",
         FAIL,
-        "fct_cost_allocation.activity is one of llmledger.taxonomy.ACTIVITIES",
-        ("fct_cost_allocation",),
-        lambda f: f["fct_cost_allocation"],
+        "fct_cost_allocation.activity is one of llmledger.taxonomy.ACTIVITIES (each distinct "
+        "value)",
+        ("allocation_activities",),
+        lambda f: f["allocation_activities"],
         _in_taxonomy,
         lambda row: Finding(
             "allocation_activity_in_taxonomy",
             f"job {row['job_id']} {row['cluster']} {_when(row['hour'])}",
-            f"activity {row['activity']!r} is not in the taxonomy",
+            f"activity {row['activity']!r} is not in the taxonomy "
+            f"({row['allocation_rows']} row(s) of fct_cost_allocation)",
         ),
+        _rows("allocation_rows"),
     ),
     _Check(
         "quarterly_activity_in_taxonomy",
