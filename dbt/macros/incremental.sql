@@ -29,3 +29,14 @@
         true
     {%- endif -%}
 {%- endmacro %}
+
+{#- Pre-hook of a per-file incremental model: drop the rows of files no longer in the ingest
+    log as loaded (a bare `dbt build` after a raw file was removed stays right). -#}
+{% macro delete_files_no_longer_ingested(column, kind) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ column }} not in (
+            select source_sha256 from {{ ref('stg_ingest__files') }}
+            where kind = '{{ kind }}' and status = 'loaded'
+        )
+    {%- endif -%}
+{%- endmacro %}

@@ -16,20 +16,13 @@
 }}
 
 with charges as (
+    -- Deliveries and snapshots are decided over every file; only the window is written.
     select * from {{ ref('stg_focus__charges') }}
+    where {{ in_refresh_window('charge_period_start') }}
 ),
 
 deliveries as (
-    select
-        provider,
-        billing_account_id,
-        billing_period_start,
-        _source_sha256,
-        _source_file,
-        max(exported_at) as exported_at,
-        bool_or(delivery_style = 'replacement') as is_snapshot
-    from charges
-    group by provider, billing_account_id, billing_period_start, _source_sha256, _source_file
+    select * from {{ ref('int_billing_deliveries') }}
 ),
 
 latest_snapshots as (
@@ -66,8 +59,6 @@ resolved as (
                     and deliveries._source_file < latest._source_file
                 )
             )
-    -- Deliveries and snapshots are decided over every row; only the window is written.
-    where {{ in_refresh_window('charges.charge_period_start') }}
 )
 
 select * from resolved
