@@ -37,24 +37,38 @@ owned_assets as (
     select * from {{ ref('stg_config__owned_hardware') }}
 ),
 
+-- The cluster depends only on a charge's tags and resource id: decide it once per distinct
+-- (tags, resource id), a few thousand, rather than once per charge (18 million a year).
+resource_keys as (
+    select distinct
+        cast(tags as varchar) as tags_text,
+        resource_id
+    from charges
+),
+
 rule_candidates as (
     select
-        charges.charge_key,
+        resource_keys.tags_text,
+        resource_keys.resource_id,
         cluster_rules.priority,
         cluster_rules.cluster,
         cluster_rules.syntax,
         cluster_rules.pattern,
         case cluster_rules.match
-            when 'tag' then json_extract_string(charges.tags, '$."' || cluster_rules.tag_key || '"')
-            else charges.resource_id
+            when 'tag'
+                then json_extract_string(
+                    cast(resource_keys.tags_text as json), '$."' || cluster_rules.tag_key || '"'
+                )
+            else resource_keys.resource_id
         end as matched_value
-    from charges
+    from resource_keys
     cross join cluster_rules
 ),
 
 first_rule as (
     select
-        charge_key,
+        tags_text,
+        resource_id,
         cluster,
         priority
     from rule_candidates
@@ -63,28 +77,48 @@ first_rule as (
             when syntax = 'glob' then matched_value glob pattern
             else regexp_full_match(matched_value, pattern)
         end
-    qualify row_number() over (partition by charge_key order by priority) = 1
+    qualify row_number() over (partition by tags_text, resource_id order by priority) = 1
 ),
 
-with_cluster as (
+resource_clusters as (
     select
-        charges.*,
+        resource_keys.tags_text,
+        resource_keys.resource_id,
         coalesce(
             first_rule.cluster,
-            json_extract_string(charges.tags, '$."' || policies.cluster_tag_key || '"'),
+            json_extract_string(
+                cast(resource_keys.tags_text as json), '$."' || policies.cluster_tag_key || '"'
+            ),
             owned_assets.cluster
         ) as cluster,
         case
             when first_rule.cluster is not null then 'rule ' || cast(first_rule.priority as varchar)
             when
-                json_extract_string(charges.tags, '$."' || policies.cluster_tag_key || '"') is not null
+                json_extract_string(
+                    cast(resource_keys.tags_text as json), '$."' || policies.cluster_tag_key || '"'
+                ) is not null
                 then 'tag'
             when owned_assets.cluster is not null then 'register'
         end as cluster_source
-    from charges
+    from resource_keys
     cross join policies
-    left join first_rule on charges.charge_key = first_rule.charge_key
-    left join owned_assets on charges.resource_id = owned_assets.asset_id
+    left join first_rule
+        on
+            resource_keys.tags_text = first_rule.tags_text
+            and resource_keys.resource_id is not distinct from first_rule.resource_id
+    left join owned_assets on resource_keys.resource_id = owned_assets.asset_id
+),
+
+with_cluster as (
+    select
+        charges.*,
+        resource_clusters.cluster,
+        resource_clusters.cluster_source
+    from charges
+    left join resource_clusters
+        on
+            cast(charges.tags as varchar) = resource_clusters.tags_text
+            and charges.resource_id is not distinct from resource_clusters.resource_id
 ),
 
 converted as (
