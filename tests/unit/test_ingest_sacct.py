@@ -125,6 +125,28 @@ def test_policy_time_zone_is_used_by_ingest(home: Home):
     assert row["end_time"] is None
 
 
+def test_a_changed_time_zone_policy_is_used_by_the_next_file(home: Home):
+    """The policy is cached between files (365 sacct logs a year); an edit must still count."""
+    import os
+
+    from llmledger import config
+
+    config.write_empty(home)
+    policies = home.config / "policies.yaml"
+    policies.write_text(config.policies_yaml({"slurm_timezone": "Asia/Tokyo"}))
+    first = home.landing / "pipeline" / "day1.sacct"
+    first.write_text("JobID|Start|End|AllocTRES\n9|2026-01-05T10:00:00|None|gres/gpu=1\n")
+    ingest_file(home, first)
+    policies.write_text(config.policies_yaml({"slurm_timezone": "America/New_York"}))
+    stat = policies.stat()  # same second on a coarse clock: move mtime on explicitly
+    os.utime(policies, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    second = home.landing / "pipeline" / "day2.sacct"
+    second.write_text("JobID|Start|End|AllocTRES\n10|2026-01-05T10:00:00|None|gres/gpu=1\n")
+    result = ingest_file(home, second)
+    [row] = pq.read_table(home.raw_dir("slurm_job") / f"{result.sha256}.parquet").to_pylist()
+    assert row["start_time"] == datetime(2026, 1, 5, 15)  # EST, UTC-5
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [("00:59", 59), ("01:00:00", 3600), ("2-00:00:01", 172801), ("", None), ("1-1:1:1", 90061)],

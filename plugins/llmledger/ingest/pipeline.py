@@ -6,6 +6,7 @@ whole. For every file, ``rows_read = rows_loaded + rows_quarantined + rows_skipp
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -386,12 +387,27 @@ def _place_in_landing(home: Home, path: Path, kind: str, text: str | None, sha: 
 
 
 def _slurm_timezone(home: Home) -> tzinfo:
-    """Policy ``slurm_timezone``; UTC (its default) while the home has no policies.yaml."""
-    if not (home.config / "policies.yaml").exists():
+    """Policy ``slurm_timezone``; UTC (its default) while the home has no policies.yaml.
+
+    Loading the whole config takes ~40 ms and a year of logs is 365 sacct files: the answer is
+    kept per config folder state (the (size, mtime) of every file in it), so any edit counts.
+    """
+    policies = home.config / "policies.yaml"
+    if not policies.exists():
         return UTC
+    state = tuple(
+        (p.name, p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(home.config.iterdir())
+        if p.is_file()
+    )
+    return _slurm_timezone_of(str(home.root), state)
+
+
+@functools.lru_cache(maxsize=8)
+def _slurm_timezone_of(root: str, _config_state: tuple[tuple[str, int, int], ...]) -> tzinfo:
     from llmledger import config
 
-    return ZoneInfo(config.load_config(home).policies.slurm_timezone)
+    return ZoneInfo(config.load_config(Home.resolve(root)).policies.slurm_timezone)
 
 
 def _parse(home: Home, path: Path, kind: str, text: str) -> Parsed:
@@ -559,29 +575,45 @@ def _load(
     return result
 
 
-def _range_problem(kind: str, record: Record) -> RowError | None:
-    """The first value of ``record`` beyond :data:`MAX_ABS` or its column's storage type."""
+@functools.cache
+def _range_limits(kind: str) -> tuple[tuple[str, Decimal], ...]:
+    """(column, limit) of every numeric column of ``kind``'s raw schema, in schema order."""
+    limits = []
     for column in RAW_SCHEMAS[kind]:
-        value = record.values.get(column.name)
-        if isinstance(value, bool) or not isinstance(value, int | Decimal):
-            continue
         if pa.types.is_decimal(column.type):
             storage = STORAGE_LIMIT["decimal"]
         elif pa.types.is_integer(column.type):
             storage = STORAGE_LIMIT["int"]
         else:
             continue
-        limit = min(MAX_ABS.get(column.name, storage), storage)
-        if not Decimal(value).is_finite() or abs(Decimal(value)) >= limit:
-            text = _as_text(value) if isinstance(value, Decimal) else str(value)
-            return RowError(
-                "out_of_range",
-                column.name,
-                text,
-                f"an absolute value below {limit:,.0f}",
-                f"column {column.name}: {text} is out of range; expected an absolute value "
-                f"below {limit:,.0f}",
-            )
+        limits.append((column.name, min(MAX_ABS.get(column.name, storage), storage)))
+    return tuple(limits)
+
+
+def _range_problem(kind: str, record: Record) -> RowError | None:
+    """The first value of ``record`` beyond :data:`MAX_ABS` or its column's storage type."""
+    values = record.values
+    for name, limit in _range_limits(kind):
+        value = values.get(name)
+        if value is None or isinstance(value, bool):
+            continue
+        if isinstance(value, int):
+            if -limit < value < limit:
+                continue
+        elif isinstance(value, Decimal):
+            if value.is_finite() and abs(value) < limit:
+                continue
+        else:
+            continue
+        text = _as_text(value) if isinstance(value, Decimal) else str(value)
+        return RowError(
+            "out_of_range",
+            name,
+            text,
+            f"an absolute value below {limit:,.0f}",
+            f"column {name}: {text} is out of range; expected an absolute value "
+            f"below {limit:,.0f}",
+        )
     return None
 
 
