@@ -146,7 +146,25 @@ def _stage_ingest(home: Home) -> dict:
 def _stage_build(home: Home, full: bool) -> dict:
     from llmledger import warehouse
 
-    return {"plan": warehouse.dbt_build(home, echo=False, full_refresh=full)}
+    plan = warehouse.dbt_build(home, echo=False, full_refresh=full)
+    return {"plan": plan, "slowest": _slowest_nodes(home)}
+
+
+def _node_name(unique_id: str) -> str:
+    """``model.llmledger.fct_x`` -> ``fct_x``; a test's ends in a hash, so keep its name."""
+    parts = unique_id.split(".")
+    return parts[2] if len(parts) > 2 else unique_id
+
+
+def _slowest_nodes(home: Home, count: int = 5) -> list[tuple[str, float]]:
+    """The ``count`` slowest dbt nodes of the last build (dbt's run_results.json)."""
+    path = home.root / "dbt_target" / "run_results.json"
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))["results"]
+    except (OSError, ValueError, KeyError):
+        return []
+    timed = [(_node_name(r["unique_id"]), float(r.get("execution_time") or 0)) for r in results]
+    return sorted(timed, key=lambda t: -t[1])[:count]
 
 
 def _stage_validate(home: Home) -> dict:
@@ -332,6 +350,8 @@ def bench_scale(scale: str, seed: int) -> dict:
         "MB",
     )
     _line(f"{scale}: full rebuild, peak RSS", full_mb, "MB")
+    for name, seconds in built["slowest"]:
+        _line(f"{scale}: full rebuild, dbt node {name}", seconds, "s")
 
     floor_s, floor_mb, floor = run("floor")
     _line(f"{scale}: floor (DuckDB alone, one query over raw Parquet)", floor_s, "s")
@@ -351,6 +371,8 @@ def bench_scale(scale: str, seed: int) -> dict:
     _line(f"{scale}: nightly, mart checks (GX)", day_validate_s, "s")
     _line(f"{scale}: nightly refresh, total", nightly_s, "s")
     _line(f"{scale}: nightly refresh, peak RSS (dbt)", day_build_mb, "MB")
+    for name, seconds in day_built["slowest"]:
+        _line(f"{scale}: nightly, dbt node {name}", seconds, "s")
     _line(f"{scale}: ratio full / floor", full_s / floor_s, "x")
     _line(f"{scale}: ratio nightly / full", nightly_s / full_s, "x")
     shutil.rmtree(home)
