@@ -37,13 +37,25 @@ owned_assets as (
     select * from {{ ref('stg_config__owned_hardware') }}
 ),
 
--- The cluster depends only on a charge's tags and resource id: decide it once per distinct
--- (tags, resource id), a few thousand, rather than once per charge (18 million a year).
-resource_keys as (
+-- The cluster depends only on a charge's tags and resource id, the FX rate only on its
+-- currency and day: both are decided once per distinct key (thousands a year, not 18 million
+-- charges) and hash-joined back. The keys are read from the table again, not from `charges`:
+-- a second reader of that CTE makes DuckDB materialise every charge, all columns, on disk.
+charge_keys as (
     select distinct
         cast(tags as varchar) as tags_text,
+        resource_id,
+        billing_currency,
+        cast(charge_period_start as date) as charge_day
+    from {{ ref('int_billing_deliveries_resolved') }}
+    where not is_superseded and {{ in_refresh_window('charge_period_start') }}
+),
+
+resource_keys as (
+    select distinct
+        tags_text,
         resource_id
-    from charges
+    from charge_keys
 ),
 
 rule_candidates as (
@@ -121,18 +133,39 @@ with_cluster as (
             and charges.resource_id is not distinct from resource_clusters.resource_id
 ),
 
+-- An as-of join on the charges themselves would sort every charge, all columns.
+charge_days as (
+    select distinct
+        billing_currency,
+        charge_day
+    from charge_keys
+),
+
+day_rates as (
+    select
+        charge_days.billing_currency,
+        charge_days.charge_day,
+        case
+            when charge_days.billing_currency = 'USD' then cast(1 as decimal(38, 10))
+            else fx_rates.usd_per_unit
+        end as usd_per_unit
+    from charge_days
+    asof left join fx_rates
+        on
+            charge_days.billing_currency = fx_rates.currency
+            and charge_days.charge_day >= fx_rates.rate_date
+),
+
 converted as (
     select
         with_cluster.*,
-        case
-            when with_cluster.billing_currency = 'USD' then cast(1 as decimal(38, 10))
-            else fx_rates.usd_per_unit
-        end as usd_per_unit
+        day_rates.usd_per_unit
     from with_cluster
-    asof left join fx_rates
+    left join day_rates
         on
-            with_cluster.billing_currency = fx_rates.currency
-            and cast(with_cluster.charge_period_start as date) >= fx_rates.rate_date
+            with_cluster.billing_currency = day_rates.billing_currency
+            and cast(with_cluster.charge_period_start as date)
+            is not distinct from day_rates.charge_day
 ),
 
 final as (
