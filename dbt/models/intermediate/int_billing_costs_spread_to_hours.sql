@@ -13,7 +13,8 @@
     )
 }}
 
-with charges as (
+-- Not materialised: two branches read it, and a materialised copy would hold every charge.
+with charges as not materialized (
     select * from {{ ref('int_billing_charges_converted') }}
     where
         cluster is not null and {{ shared_cost_type('tags') }} is null
@@ -25,51 +26,53 @@ with charges as (
         )
 ),
 
+-- Most charges are hourly rows: a charge inside one hour (or of zero length) lands whole in
+-- that hour, which is what the spread below gives it, without its window functions.
+single_hour as (
+    select
+        charge_key,
+        cluster,
+        date_trunc('hour', charge_period_start) as hour,
+        {{ to_units('effective_cost_usd') }} as cost_units,
+        {{ to_units('paid_gpu_hours') }} as gpu_hour_units
+    from charges
+    where charge_period_end <= date_trunc('hour', charge_period_start) + interval 1 hour
+),
+
 hours as (
     select
         charge_key,
         cluster,
         charge_period_start,
         charge_period_end,
-        charge_period_seconds,
         {{ to_units('effective_cost_usd') }} as cost_units,
         {{ to_units('paid_gpu_hours') }} as gpu_hour_units,
-        unnest(
-            case
-                when charge_period_end > charge_period_start
-                    then range(date_trunc('hour', charge_period_start), charge_period_end, interval 1 hour)
-                else [date_trunc('hour', charge_period_start)]
-            end
-        ) as hour
+        unnest(range(date_trunc('hour', charge_period_start), charge_period_end, interval 1 hour)) as hour
     from charges
+    where charge_period_end > date_trunc('hour', charge_period_start) + interval 1 hour
 ),
 
 weighted as (
     select
         *,
-        case
-            when charge_period_seconds > 0
-                then date_diff(
-                    'second',
-                    greatest(charge_period_start, hour),
-                    least(charge_period_end, hour + interval 1 hour)
-                )
-            else 1
-        end as weight
+        date_diff(
+            'second',
+            greatest(charge_period_start, hour),
+            least(charge_period_end, hour + interval 1 hour)
+        ) as weight
     from hours
 ),
 
 floored as (
     select
         *,
-        sum(weight) over (partition by charge_key) as total_weight,
         row_number() over (partition by charge_key order by hour desc) as hours_from_end,
         {{ prorate_units('cost_units', 'weight', 'sum(weight) over (partition by charge_key)') }} as cost_floor,
         {{ prorate_units('gpu_hour_units', 'weight', 'sum(weight) over (partition by charge_key)') }} as gpu_hour_floor
     from weighted
 ),
 
-final as (
+spread as (
     select
         charge_key,
         cluster,
@@ -85,6 +88,12 @@ final as (
             else gpu_hour_floor
         end as gpu_hour_units
     from floored
+),
+
+final as (
+    select * from single_hour
+    union all
+    select * from spread
 ),
 
 windowed as (
