@@ -40,3 +40,11 @@
         )
     {%- endif -%}
 {%- endmacro %}
+
+{#- Data tests on charge_key (staging, int_billing_deliveries_resolved, fct_billing_charge) take
+    `where: charge_period_start >= <llmledger_refresh_from>` (spelled out in the YAML: a test's
+    config cannot call a project macro). On an incremental build they check only the refresh
+    window, every row the build can add or change; on a full build, all rows. That is sound
+    because the key embeds the source file's sha256: rows outside the window were checked by
+    the build that wrote them, and a new row, from a file never ingested before, cannot share a
+    key with them. -#}
