@@ -53,7 +53,7 @@ def cmd_ingest(args: argparse.Namespace, home: Home) -> int:
     def progress(done: int, total: int, result: Any) -> None:
         print(f"[{done}/{total}] {result.summary()}", flush=True)
 
-    results = ingest.ingest_paths(home, args.paths, args.kind, progress)
+    results = ingest.ingest_paths(home, args.paths, args.kind, progress, args.workers)
     by_status = {
         status: sum(1 for r in results if r.status == status)
         for status in ("loaded", "file_quarantined", "already_ingested")
@@ -358,6 +358,16 @@ def cmd_not_implemented(args: argparse.Namespace, home: Home) -> int:
 # parser and entry point
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: global options work before or after the subcommand."""
     common = argparse.ArgumentParser(add_help=False)
@@ -389,6 +399,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["billing", "invoices", "pipeline", "auto"],
         default="auto",
         help="what the files are (default: recognise each file)",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        help="files parsed at once, one process each, when there are at least 32 MiB of them "
+        "(default: one per core)",
     )
     p.set_defaults(func=cmd_ingest)
 

@@ -14,6 +14,7 @@ lookback_days: 2            # incremental builds recompute this many whole days 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -52,16 +53,39 @@ class EngineSettings:
         return config
 
 
+# This process's share of the limits: ingest workers running side by side split them.
+_SHARE = {"parts": 1}
+
+
+def share(parts: int) -> None:
+    """From now on this process gets 1/``parts`` of the configured memory and threads (one
+    of ``parts`` ingest workers running at once)."""
+    _SHARE["parts"] = max(1, int(parts))
+
+
 def load(home: Home) -> EngineSettings:
     """The settings of ``home`` (defaults where ``config/warehouse.yaml`` is silent).
 
     Raises ``llmledger.config.ConfigError`` naming the file, the key, the value and what was
     expected.
     """
+    path = home.config / FILE
+    try:
+        stat = path.stat()
+        state: tuple[int, int] | None = (stat.st_size, stat.st_mtime_ns)
+    except FileNotFoundError:
+        state = None
+    # Read once per file state: the fast ingest path connects once per file (thousands a year).
+    return _load(str(home.root), state)
+
+
+@functools.lru_cache(maxsize=16)
+def _load(root: str, _state: tuple[int, int] | None) -> EngineSettings:
     import yaml
 
     from llmledger.config import ConfigError
 
+    home = Home(Path(root))
     path = home.config / FILE
     raw: Any = {}
     if path.exists():
@@ -114,9 +138,27 @@ def env(home: Home) -> dict[str, str]:
 
 
 def connect(home: Home, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection under the home's limits."""
+    """A DuckDB connection under the home's limits (this process's share of them)."""
     import duckdb
 
     settings = load(home)
     settings.temp_directory.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(database, config=settings.as_config())
+    config = settings.as_config()
+    parts = _SHARE["parts"]
+    if parts > 1:
+        config["memory_limit"] = f"{_bytes(settings.memory_limit) // parts // 2**20}MiB"
+        config["threads"] = str(max(1, (settings.threads or os.cpu_count() or 1) // parts))
+    return duckdb.connect(database, config=config)
+
+
+_UNITS = {
+    "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+}  # fmt: skip
+
+
+def _bytes(size: str) -> int:
+    """``6GiB`` -> 6442450944 (a size :func:`load` accepted)."""
+    match = re.match(r"^(\d+(?:\.\d+)?)\s*([KMGT]i?B)$", size)
+    assert match is not None, size
+    return int(float(match.group(1)) * _UNITS[match.group(2)])

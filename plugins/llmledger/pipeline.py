@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import enum
 import logging
+import os
 import sys
 from collections.abc import Mapping
 from decimal import Decimal
@@ -43,10 +44,23 @@ def prepare(home: Home) -> None:
 
 
 def list_new_files(home: Home) -> list[str]:
-    """Landing files not ingested yet, as strings (they travel through XCom)."""
+    """Landing files not ingested yet, as strings (they travel through XCom), one per content.
+
+    The DAG ingests them side by side; two files with the same bytes ingested at once would
+    both miss the other's log row. The later one is left out (and logged): its bytes are
+    ingested as the first, and the next run finds its sha256 in the log.
+    """
     from llmledger import ingest
 
-    return [str(path) for path in ingest.pending_files(home)]
+    paths = ingest.pending_files(home)
+    hashes = ingest.landing_hashes(home, paths)  # cached by pending_files: a stat each
+    first: dict[str, Path] = {}
+    for path in paths:
+        if hashes[path] in first:
+            log.info("%s: same bytes as %s, ingested once, as that file", path, first[hashes[path]])
+            continue
+        first[hashes[path]] = path
+    return [str(path) for path in first.values()]
 
 
 def ingest_one(home: Home, path: str) -> dict[str, Any]:
@@ -134,8 +148,15 @@ def run_in_process(home: Home) -> str:
     prepare(home)
     paths = list_new_files(home)
     log.info("%d new file(s) to ingest", len(paths))
-    for path in paths:
-        log.info("%s", ingest_one(home, path)["summary"])
+    from llmledger import ingest
+
+    # The DAG runs one ingest task per file, side by side; here, one process per core.
+    ingest.ingest_paths(
+        home,
+        paths,
+        progress=lambda done, total, result: log.info("[%d/%d] %s", done, total, result.summary()),
+        workers=os.cpu_count() or 1,
+    )
     build(home)
     log.info("mart checks:\n%s", validate(home).report())
     log.info("source freshness:\n%s", freshness(home).report())

@@ -11,6 +11,7 @@ from llmledger.ingest.pipeline import (
     confine_to_landing,
     ingest_file,
     ingest_paths,
+    landing_hashes,
     pending_files,
 )
 
@@ -20,5 +21,6 @@ __all__ = [
     "confine_to_landing",
     "ingest_file",
     "ingest_paths",
+    "landing_hashes",
     "pending_files",
 ]

@@ -232,16 +232,26 @@ def pending_files(home: Home | str | os.PathLike[str] | None) -> list[Path]:
     )
 
 
+# Below this many bytes of files a batch is ingested in this process: starting a worker (a
+# Python with pyarrow and DuckDB) costs about a second, more than parsing a few small files.
+MIN_PARALLEL_BYTES = 32 * 2**20
+
+
 def ingest_paths(
     home: Home | str | os.PathLike[str] | None,
     paths: Iterable[str | os.PathLike[str]],
     kind: str = "auto",
     progress: Callable[[int, int, IngestResult], None] | None = None,
+    workers: int = 1,
+    min_parallel_bytes: int = MIN_PARALLEL_BYTES,
 ) -> list[IngestResult]:
     """Ingest files and folders (read recursively, hidden names skipped), in sorted order.
 
     ``kind`` is ``billing``, ``invoices``, ``pipeline`` or ``auto`` (by landing folder, else by
-    header). ``progress(done, total, result)`` is called after each file.
+    header). ``progress(done, total, result)`` is called after each file. With ``workers`` > 1
+    and at least ``min_parallel_bytes`` to read, files are parsed by that many processes at
+    once (each file is independent: its own raw, quarantine and log files); results are still
+    returned in sorted order.
     """
     home = _home(home)
     normalise_kind(kind)
@@ -262,6 +272,9 @@ def ingest_paths(
     # Every path is checked before the first is ingested: a refused one stops the whole call.
     for path in unique:
         confine_to_landing(home, path, strict=False)
+    jobs = min(workers, len(unique))
+    if jobs > 1 and sum(p.stat().st_size for p in unique) >= min_parallel_bytes:
+        return _ingest_parallel(home, unique, kind, progress, jobs)
     results: list[IngestResult] = []
     for done, path in enumerate(unique, start=1):
         result = ingest_file(home, path, kind)
@@ -269,6 +282,83 @@ def ingest_paths(
         if progress is not None:
             progress(done, len(unique), result)
     return results
+
+
+def _ingest_parallel(
+    home: Home,
+    files: list[Path],
+    kind: str,
+    progress: Callable[[int, int, IngestResult], None] | None,
+    jobs: int,
+) -> list[IngestResult]:
+    """:func:`ingest_paths` over ``jobs`` worker processes.
+
+    Two files with the same bytes must not be ingested at once (both would see no log row and
+    both would write the same sha's raw file under their own name): the first of each content
+    goes to the pool, the others are ingested after it, here, as ``already_ingested``.
+    """
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    first, repeats = _first_of_each_content(home, files)
+    results: dict[Path, IngestResult] = {}
+    done = 0
+    # spawn, not fork: the parent may hold DuckDB or Airflow state that must not be copied.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_worker_init, initargs=(jobs,)
+    ) as pool:
+        pending = {pool.submit(_ingest_in_worker, str(home.root), str(p), kind): p for p in first}
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    path = pending.pop(future)
+                    results[path] = future.result()
+                    done += 1
+                    if progress is not None:
+                        progress(done, len(files), results[path])
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+    for path in repeats:
+        results[path] = ingest_file(home, path, kind)
+        done += 1
+        if progress is not None:
+            progress(done, len(files), results[path])
+    return [results[path] for path in files]
+
+
+def _first_of_each_content(home: Home, files: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(the first file of each distinct content, the later ones). Only files whose size another
+    file shares can be equal, so only those are hashed (landing files through the hash cache)."""
+    sizes = Counter(p.stat().st_size for p in files)
+    alike = [p for p in files if sizes[p.stat().st_size] > 1]
+    in_landing = [p for p in alike if _inside(p, home.landing)]
+    hashes: dict[Path, str] = landing_hashes(home, in_landing) if in_landing else {}
+    hashes.update({p: _sha256(p.read_bytes()) for p in alike if p not in hashes})
+    seen: set[str] = set()
+    first, repeats = [], []
+    for path in files:
+        sha = hashes.get(path)
+        if sha is not None and sha in seen:
+            repeats.append(path)
+            continue
+        if sha is not None:
+            seen.add(sha)
+        first.append(path)
+    return first, repeats
+
+
+def _worker_init(jobs: int) -> None:
+    """In each worker: its share of the DuckDB memory and threads of config/warehouse.yaml."""
+    from llmledger import engine
+
+    engine.share(jobs)
+
+
+def _ingest_in_worker(root: str, path: str, kind: str) -> IngestResult:
+    return ingest_file(Home(Path(root)), Path(path), kind)
 
 
 def ingest_file(
