@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from llmledger.ingest import billing, focus, tabular
 from llmledger.ingest.common import FileRejected, Rejected, RowError, clean, fit_fields
@@ -72,7 +73,8 @@ def _eligible(home: Home, path: Path, data: bytes) -> list[str] | None:
         return None
     if data.count(b"\n") < MIN_ROWS:
         return None
-    first = data.split(b"\n", 1)[0]
+    end = data.find(b"\n")  # the header line, without copying the rest of the file
+    first = data if end < 0 else data[:end]
     try:
         names = next(csv.reader([first.decode("utf-8")]))
     except (UnicodeDecodeError, StopIteration, csv.Error):
@@ -229,44 +231,48 @@ def _convert(
         else:
             expr = converted[0] if converted else "null"
         selected.append(f"cast({expr} as {cast_to}) as {column}")
-    fast = simple + [f"{c} is not null" for c in focus.REQUIRED]
+    checks = list(simple)
     joins = ""
     if tag_sources:
-        fast.append("tag_map.tags is not null")
+        checks.append("tag_map.tags is not null")
         joins += f" left join tag_map on tag_map.raw is not distinct from src.c{tag_sources[0][0]}"
         tags = "tag_map.tags"
     else:
         tags = "'{}'"
     if x_refs:
-        fast.append("x_map.x is not null")
+        checks.append("x_map.x is not null")
         joins += " left join x_map on " + " and ".join(
             f"x_map.{ref} is not distinct from src.{ref}" for ref in x_refs
         )
         x_columns = "x_map.x"
     else:
         x_columns = "'{}'"
-    # Conversions are kept per row (the required check needs the coalesced values).
+    # One pass converts every value and says whether SQL could (the shape checks read the
+    # text); a row is fast when it could and its required values are there once converted.
     con.execute(f"""
         create temp table converted as
-        select src._line, {", ".join(selected)}, {tags} as tags, {x_columns} as x_columns
+        select
+            src._line, {", ".join(selected)}, {tags} as tags, {x_columns} as x_columns,
+            ({" and ".join(checks)}) is true as _shapes_ok
         from src{joins}
     """)
-    con.execute(f"""
-        create temp table routed as
-        select src._line, ({" and ".join(fast)}) is true as _fast
-        from src join converted on src._line = converted._line{joins}
-    """)
+    fast = " and ".join(["_shapes_ok", *(f"{c} is not null" for c in focus.REQUIRED)])
     order = ", ".join(f.name for f in FOCUS if not f.name.startswith("_"))
     fast_table = con.sql(
         f"select {order}, $file::varchar as _source_file, $sha::varchar as _source_sha256, "
-        "converted._line::bigint as _source_row, $at::timestamp as _ingested_at "
-        "from converted join routed using (_line) where _fast order by converted._line",
+        "_line::bigint as _source_row, $at::timestamp as _ingested_at "
+        f"from converted where {fast}",
         params={"file": source_file, "sha": sha, "at": ingested_at},
     ).to_arrow_table()
+    # In file order, as the Python path writes them. DuckDB usually keeps it through the
+    # joins; checking costs a pass over one column, sorting wide rows costs seconds.
+    lines = fast_table.column("_source_row")
+    if len(lines) > 1 and not pc.all(pc.less(lines[:-1], lines[1:])).as_py():
+        fast_table = fast_table.sort_by("_source_row")
     slow = [
         line
         for (line,) in con.execute(
-            "select _line from routed where not _fast order by _line"
+            f"select _line from converted where not ({fast}) order by _line"
         ).fetchall()
     ]
     parsed = FastParsed(fast_table.cast(FOCUS), rows_read=rows_read)

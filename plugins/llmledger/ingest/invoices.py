@@ -110,15 +110,20 @@ def parse_csv(text: str, mapping: VendorMapping, folder_vendor: str | None) -> I
             "unrecognised_header",
             f"line {header[0]} is not {where}: missing column(s) {', '.join(missing)}",
         )
+    # Where each mapped field is in this header, worked out once per file, not once per value.
+    where = {
+        target: positions[header_name(column)]
+        for target, column in mapping.fields.items()
+        if header_name(column) in positions
+    }
     parsed = InvoiceParsed(mapping.parser)
     for line, raw, fields in records:
         parsed.rows_read += 1
 
         def get(target: str, fields: list[str] = fields) -> Any:
-            column = mapping.fields.get(target)
-            if column is None or header_name(column) not in positions:
+            position = where.get(target)
+            if position is None:
                 return mapping.constants.get(target)
-            position = positions[header_name(column)]
             return fields[position] if position < len(fields) else None
 
         _add(parsed, mapping, folder_vendor, line, raw, get, width=(fields, len(names)))
