@@ -35,6 +35,11 @@ ODD = [
     "acct,2026-01-01,2026-01-05T10:00:00Z,2026-01-05T11:00:00Z,P,,null,5,,,,,",
     "acct,2026-01-01,2026-01-05T10:00:00Z,2026-01-05T11:00:00Z,P,,3,3,,,cluster=gpu-a,,",
     "acct,2026-01-01,2026-01-05T10:00:00Z,2026-01-05T11:00:00Z,P,,3,3,,,,weekly,",
+    # rejected out_of_range: canonical shapes, but a money amount of a trillion or more
+    "acct,2026-01-01,2026-01-05T10:00:00Z,2026-01-05T11:00:00Z,P,,1000000000000,1,,,,,",
+    "acct,2026-01-01,2026-01-05T10:00:00Z,2026-01-05T11:00:00Z,P,,5,-9999999999999999999999999999,"
+    ",,,,",
+    "acct,2026-01-01,2026-01-05T10:00:00Z,2026-01-05T11:00:00Z,P,,999999999999.9999999999,1,,,,,",
     # GX: ends before it starts
     "acct,2026-01-01,2026-01-05T11:00:00Z,2026-01-05T10:00:00Z,P,,7,7,,,,,",
 ]
@@ -42,7 +47,7 @@ ODD = [
 
 def _lines() -> list[str]:
     lines = [HEADER]
-    for i in range(44):
+    for i in range(4 * len(ODD)):
         lines.append(CANONICAL.format(h=i % 23, h2=i % 23 + 1, cost=f"{i}.{i:010d}"))
         if i % 4 == 0:
             lines.append(ODD[(i // 4) % len(ODD)])
@@ -80,7 +85,9 @@ def test_same_rows_quarantine_and_counts(tmp_path: Path, monkeypatch: pytest.Mon
         slow.rows_quarantined,
         slow.reasons,
     )
-    assert fast.rows_quarantined == 7  # 6 parse rejections + 1 GX rejection
+    # 6 parse rejections + 2 out_of_range (999999999999.9999999999 is in range) + 1 GX
+    assert fast.rows_quarantined == 9
+    assert fast.reasons["out_of_range"] == 2
     fast_rows = _table(fast_home, fast_home.raw_dir("focus"))
     assert fast_rows.schema == _table(slow_home, slow_home.raw_dir("focus")).schema
     assert fast_rows.to_pylist() == _table(slow_home, slow_home.raw_dir("focus")).to_pylist()

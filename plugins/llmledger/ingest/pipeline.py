@@ -725,6 +725,34 @@ def _reject_out_of_range(kind: str, parsed: Parsed) -> None:
     parsed.records = kept
 
 
+def _reject_out_of_range_rows(kind: str, fast: focus_fast.FastParsed, data: bytes) -> pa.Table:
+    """:func:`_reject_out_of_range` for a parsed table: its rows with a value beyond a limit
+    move to ``fast.rejected``, with the Python path's reason and message."""
+    import pyarrow.compute as pc
+
+    table = fast.table
+    beyond = None
+    for name, limit in _range_limits(kind):
+        if name not in table.column_names or not pa.types.is_decimal(table.schema.field(name).type):
+            continue  # a decimal128(38, 10) column cannot hold a value beyond its storage
+        if limit >= STORAGE_LIMIT["decimal"]:
+            continue
+        bound = pa.scalar(limit, type=table.schema.field(name).type)
+        over = pc.fill_null(pc.greater_equal(pc.abs(table[name]), bound), False)
+        beyond = over if beyond is None else pc.or_(beyond, over)
+    if beyond is None or not pc.any(beyond).as_py():
+        return table
+    lines = table["_source_row"]
+    for index in pc.indices_nonzero(beyond).to_pylist():
+        line = lines[index].as_py()
+        raw = fast.raw_text(data, line)
+        record = Record(line, raw, table.slice(index, 1).to_pylist()[0])
+        problem = _range_problem(kind, record)
+        assert problem is not None
+        fast.rejected.append(Rejected.from_error(line, raw, problem))
+    return table.filter(pc.invert(beyond))
+
+
 def _load_fast(
     home: Home,
     source_file: str,
@@ -737,7 +765,7 @@ def _load_fast(
     from llmledger.validation.raw import expected, validate_table
 
     kind = "focus"
-    table = fast.table
+    table = _reject_out_of_range_rows(kind, fast, data)
     first_flag: dict[Any, Any] = {}
     for flag in validate_table(kind, table):
         first_flag.setdefault(flag.row_index, flag)
