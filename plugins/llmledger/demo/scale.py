@@ -121,10 +121,19 @@ class ScaleSummary:
         )
 
 
-def _connect():  # type: ignore[no-untyped-def]
+# The generator's DuckDB works within this much memory and spills to the home's temp folder:
+# the largest file (a month of the owned cluster, sorted) grows with the lab, memory must not.
+GENERATOR_MEMORY = "1GB"
+
+
+def _connect(home: Home):  # type: ignore[no-untyped-def]
     import duckdb
 
-    con = duckdb.connect()
+    temp = home.root / "tmp" / "generator"
+    temp.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(
+        config={"memory_limit": GENERATOR_MEMORY, "temp_directory": str(temp)}
+    )
     con.execute("set preserve_insertion_order = true")
     return con
 
@@ -521,7 +530,7 @@ def generate(
     config_mod.load_config(home)  # the generated config must be valid
     days = [START + timedelta(days=d) for d in range(chosen.days)]
     summary = ScaleSummary(home, chosen)
-    con = _connect()
+    con = _connect(home)
     try:
         summary.files += _billing_files(con, home, chosen, seed, days)
         _create_jobs(con, chosen, seed, chosen.days)
@@ -545,7 +554,7 @@ def generate_day(
     chosen = SCALES[scale] if isinstance(scale, str) else scale
     day = chosen.end + timedelta(days=offset)
     before = set(_landing_files(home))
-    con = _connect()
+    con = _connect(home)
     try:
         _billing_files(con, home, chosen, seed, [day])
         _create_jobs(con, chosen, seed, chosen.days + offset + 1)
