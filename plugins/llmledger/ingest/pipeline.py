@@ -176,13 +176,15 @@ def _hash_cache_path(home: Home) -> Path:
     return home.root / "cache" / "landing_sha256.json"
 
 
-def landing_hashes(home: Home, paths: Iterable[Path]) -> dict[Path, str]:
+def landing_hashes(home: Home, paths: Iterable[Path], prune: bool = False) -> dict[Path, str]:
     """sha256 of each landing file, read only when its (size, mtime_ns) changed.
 
     A nightly run lists thousands of landing files; re-hashing each would re-read every byte
     ever delivered. The cache (``cache/landing_sha256.json``) is keyed by path and only
     remembers (size, mtime_ns) -> sha256: a file rewritten in place gets a new mtime and is
-    hashed again. The ingest log stays the truth of what was ingested.
+    hashed again. The ingest log stays the truth of what was ingested. ``prune`` (for a call
+    with every landing file) drops the entries of files not given, i.e. gone; without it the
+    entries of other files are kept.
     """
     cache_path = _hash_cache_path(home)
     try:
@@ -205,6 +207,8 @@ def landing_hashes(home: Home, paths: Iterable[Path]) -> dict[Path, str]:
             sha = _sha256(path.read_bytes())
         fresh[key] = [stat.st_size, stat.st_mtime_ns, sha]
         hashes[path] = sha
+    if not prune:
+        fresh = {**cached, **fresh}
     if fresh != cached:
         write_json(fresh, cache_path)
     return hashes
@@ -224,7 +228,7 @@ def pending_files(home: Home | str | os.PathLike[str] | None) -> list[Path]:
             log.warning("%s", exc)
             continue
         safe.append(path)
-    hashes = landing_hashes(home, safe)
+    hashes = landing_hashes(home, safe, prune=True)
     return sorted(
         path
         for path, sha in hashes.items()
