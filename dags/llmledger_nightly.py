@@ -137,8 +137,13 @@ def _dbt_task_group(home: Home) -> DbtTaskGroup:
             # The refresh plan of this run (task plan_build): the DuckDB limits of
             # config/warehouse.yaml, a full refresh or the window of the incremental models.
             # Templated: nothing is read at parse time.
-            "env": {**wiring.dbt_task_env(home), **PLANNED_ENGINE_ENV},
-            "vars": {"llmledger_refresh_from": _planned("refresh_from")},
+            # The window is an environment variable, not a --vars: a var that changes every
+            # night would make dbt re-parse the whole project in every task.
+            "env": {
+                **wiring.dbt_task_env(home),
+                **PLANNED_ENGINE_ENV,
+                "LLMLEDGER_REFRESH_FROM": _planned("refresh_from"),
+            },
             "full_refresh": _planned("full_refresh"),
             "pool": wiring.WAREHOUSE_POOL,
         },

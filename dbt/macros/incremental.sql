@@ -3,15 +3,19 @@
   decides, per build, from which hour on the heavy models must be recomputed: the earliest
   hour any newly ingested row can touch (its charge period, earlier deliveries of a replaced
   billing period, earlier records of a re-logged job), minus a lookback of whole days. It
-  passes that hour as the var llmledger_refresh_from. A model deletes its rows from that hour
+  passes that hour in the environment variable LLMLEDGER_REFRESH_FROM (the var
+  llmledger_refresh_from, when given, wins). Not a var: dbt re-parses the whole project when a
+  var changes, and the window changes every night; a changed environment variable re-parses
+  only the files that read it (the staging, intermediate and marts YAML of the charge_key
+  tests). A model deletes its rows from that hour
   on (pre-hook) and inserts them recomputed from its full upstream tables, so the rows it keeps
-  are exactly those no new input can change. Without the var the window is everything: a bare
+  are exactly those no new input can change. Without either the window is everything: a bare
   `dbt build` on an existing warehouse is slow but still right. `dbt build --full-refresh`
   rebuilds every table from scratch.
 #}
 
 {% macro refresh_from() -%}
-    cast('{{ var("llmledger_refresh_from", "1900-01-01 00:00:00") }}' as timestamp)
+    cast('{{ var("llmledger_refresh_from", env_var("LLMLEDGER_REFRESH_FROM", "1900-01-01 00:00:00")) }}' as timestamp)
 {%- endmacro %}
 
 {#- Pre-hook of an incremental model: drop the rows of the refresh window. -#}
@@ -42,7 +46,7 @@
 {%- endmacro %}
 
 {#- Data tests on charge_key (staging, int_billing_deliveries_resolved, fct_billing_charge) take
-    `where: charge_period_start >= <llmledger_refresh_from>` (spelled out in the YAML: a test's
+    `where: charge_period_start >= <refresh window start>` (spelled out in the YAML: a test's
     config cannot call a project macro). On an incremental build they check only the refresh
     window, every row the build can add or change; on a full build, all rows. That is sound
     because the key embeds the source file's sha256: rows outside the window were checked by

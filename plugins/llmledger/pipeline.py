@@ -86,7 +86,8 @@ def build(home: Home, full_refresh: bool = False) -> str:
 
 def plan_build(home: Home, full: bool = False) -> dict[str, Any]:
     """What the DAG's dbt tasks must do (:mod:`llmledger.incremental`), as XCom-able values:
-    ``full_refresh`` (\"true\"/\"false\"), the ``refresh_from`` var, the DuckDB limits of
+    ``full_refresh`` (\"true\"/\"false\"), the window's start ``refresh_from`` (for the
+    ``LLMLEDGER_REFRESH_FROM`` of the dbt tasks), the DuckDB limits of
     ``config/warehouse.yaml`` (environment variables the profile reads) and the plan itself,
     for :func:`record_build` once every dbt task has succeeded."""
     from llmledger import config, engine, incremental
@@ -99,9 +100,7 @@ def plan_build(home: Home, full: bool = False) -> dict[str, Any]:
     incremental.forget(home)
     return {
         "full_refresh": "true" if plan.full else "false",
-        "refresh_from": (
-            f"{plan.refresh_from:%Y-%m-%d %H:%M:%S}" if plan.refresh_from else "1900-01-01 00:00:00"
-        ),
+        "refresh_from": plan.dbt_env()[incremental.REFRESH_ENV],
         "engine_env": engine.env(home),
         "describe": plan.describe(),
         "plan": to_jsonable(plan),

@@ -95,16 +95,18 @@ def dbt_build(
     if args:
         incremental.forget(home)
         extra = list(args)
+        window = {incremental.REFRESH_ENV: incremental.EVERYTHING}
     else:
         plan = incremental.plan(home, full=full_refresh)
         log.info("dbt build: %s", plan.describe())
         extra = plan.dbt_args()
+        window = plan.dbt_env()
     cmd = [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR), *extra]
     from llmledger import engine
 
     # DuckDB limits of config/warehouse.yaml (read here, not in dbt_env: the DAG calls that at
     # parse time, where no file may be read; its dbt tasks use the profile's defaults).
-    env = {**os.environ, **dbt_env(home), **engine.env(home)}
+    env = {**os.environ, **dbt_env(home), **engine.env(home), **window}
     log.info("running %s", " ".join(cmd))
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if echo:

@@ -170,7 +170,8 @@ def test_dbt_tasks_take_the_refresh_plan_and_duckdb_limits_from_plan_build(dag):
     assert len(builds) > 10
     for task in builds:
         assert "plan_build" in task.full_refresh, task.task_id
-        assert "plan_build" in task.vars["llmledger_refresh_from"], task.task_id
+        assert "plan_build" in task.env["LLMLEDGER_REFRESH_FROM"], task.task_id
+        assert "llmledger_refresh_from" not in (task.vars or {}), task.task_id
         for name in ("LLMLEDGER_DUCKDB_MEMORY_LIMIT", "LLMLEDGER_DUCKDB_THREADS"):
             assert "plan_build" in task.env[name], task.task_id
 

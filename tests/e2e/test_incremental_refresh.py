@@ -13,6 +13,7 @@ that period's first charge.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 
@@ -58,6 +59,7 @@ def test_a_night_after_a_full_build_equals_a_full_refresh(built: Home):
     assert plan.new_files == 4
     assert plan.refresh_from == datetime(2026, 1, 5)
     assert warehouse.dbt_build(home, echo=False).startswith("incremental from 2026-01-05 00:00")
+    _assert_the_night_skipped_only_what_cannot_change(home, "2026-01-05 00:00:00")
 
     nightly = _marts(home)
     assert nightly != before  # the night changed the marts
@@ -71,6 +73,37 @@ def test_a_night_after_a_full_build_equals_a_full_refresh(built: Home):
     assert full.keys() == nightly.keys()
     for name in full:
         assert nightly[name] == full[name], f"{name} differs after the incremental night"
+
+
+def _assert_the_night_skipped_only_what_cannot_change(home: Home, window: str) -> None:
+    """The night re-parsed only the YAML that reads the window (an environment variable, not a
+    var), skipped the views, the seed and the unit tests (same project and config as the last
+    build), yet ran every data test, those on views too, with the charge_key tests on the
+    window."""
+    target = home.root / "dbt_target"
+    ran = {r["unique_id"] for r in json.loads((target / "run_results.json").read_text())["results"]}
+    manifest = json.loads((target / "manifest.json").read_text())
+    nodes = manifest["nodes"]
+    views = {k for k, n in nodes.items() if n["config"].get("materialized") == "view"}
+    tests = {k for k, n in nodes.items() if n["resource_type"] == "test"}
+    tables = {
+        k
+        for k, n in nodes.items()
+        if n["resource_type"] == "model" and n["config"].get("materialized") != "view"
+    }
+    assert views and not ran & views
+    assert not {r for r in ran if r.startswith(("unit_test.", "seed."))}
+    assert ran == tests | tables
+    on_views = {k for k in tests if set(nodes[k]["depends_on"]["nodes"]) & views}
+    assert any("stg_focus__charges_charge_key" in k for k in on_views)
+    key_tests = [k for k in tests if k.startswith("test.llmledger.unique_") and "charge_key" in k]
+    assert len(key_tests) == 3
+    for key in key_tests:
+        node = nodes[key]
+        sql = target / "run" / "llmledger" / node["original_file_path"] / f"{node['name']}.sql"
+        assert f"charge_period_start >= cast('{window}' as timestamp)" in sql.read_text()
+    log = (home.root / "dbt_logs" / "dbt.log").read_text().rsplit("Running with dbt=", 1)[-1]
+    assert "Partial parsing enabled: 0 files deleted, 0 files added, 3 files changed." in log
 
 
 REPLACEMENT = (
