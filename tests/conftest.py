@@ -115,7 +115,9 @@ def _last_dag_run_state(run_index: int) -> str:
 
     from llmledger import airflow_runner
 
-    runs = sorted(DagRun.find(dag_id=airflow_runner.DAG_ID), key=lambda r: r.start_date)
+    # By id, the order they were created: a run `airflow dags test` starts for a past logical
+    # date has that date as its start_date.
+    runs = sorted(DagRun.find(dag_id=airflow_runner.DAG_ID), key=lambda r: r.id)
     return runs[run_index].state
 
 

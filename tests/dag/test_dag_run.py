@@ -6,6 +6,7 @@ Slow (about two minutes for the first run, one for the second): one embedded run
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 
@@ -38,7 +39,9 @@ def _query(home: Home, sql: str) -> list[tuple]:
 def _last_run_state(run_index: int) -> str:
     from airflow.models.dagrun import DagRun
 
-    runs = sorted(DagRun.find(dag_id=airflow_runner.DAG_ID), key=lambda r: r.start_date)
+    # By id, the order they were created: a run `airflow dags test` starts for a past logical
+    # date has that date as its start_date.
+    runs = sorted(DagRun.find(dag_id=airflow_runner.DAG_ID), key=lambda r: r.id)
     return runs[run_index].state
 
 
@@ -122,6 +125,35 @@ def test_the_backfill_run_was_incremental_and_recorded(demo_run):
     assert "(0 new file(s) since the last build)" in state["last_build"]
     first_log = demo_run["run_logs"][0].read_text()
     assert "dbt build: full refresh (no earlier build to add to)" in first_log
+
+
+def test_the_dbt_tasks_of_the_backfill_got_its_window(demo_run):
+    # Cosmos renders the window into each dbt task's environment (LLMLEDGER_REFRESH_FROM,
+    # read by dbt/macros/incremental.sql); Airflow keeps what it rendered.
+    from airflow.models.dagrun import DagRun
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields as Rendered
+    from airflow.utils.session import create_session
+
+    from llmledger import incremental
+
+    state = json.loads((demo_run["home"].root / incremental.STATE_FILE).read_text())
+    window = state["last_build"].removeprefix("incremental from ").split(" (")[0] + ":00"
+    last = sorted(DagRun.find(dag_id=airflow_runner.DAG_ID), key=lambda r: r.id)[-1]
+    assert last.logical_date.date() == dt.date(2026, 1, 15)  # the backfill
+    with create_session() as session:
+        rendered = (
+            session.query(Rendered.task_id, Rendered.rendered_fields)
+            .filter(Rendered.dag_id == airflow_runner.DAG_ID, Rendered.run_id == last.run_id)
+            .all()
+        )
+    dbt_envs = {
+        task: fields["env"]
+        for task, fields in rendered
+        if task.startswith("dbt.") and (fields or {}).get("env")
+    }
+    assert len(dbt_envs) > 10
+    assert {env[incremental.REFRESH_ENV] for env in dbt_envs.values()} == {window}
+    assert window != incremental.EVERYTHING
 
 
 def test_the_backfill_counts_nothing_twice(demo_run):
