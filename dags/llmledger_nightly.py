@@ -45,6 +45,7 @@ from cosmos import (
 
 from llmledger import airflow_runner as wiring
 from llmledger.alerts import on_failure_callback
+from llmledger.incremental import REFRESH_ENV
 from llmledger.paths import Home
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ def _dbt_task_group(home: Home) -> DbtTaskGroup:
             "env": {
                 **wiring.dbt_task_env(home),
                 **PLANNED_ENGINE_ENV,
-                "LLMLEDGER_REFRESH_FROM": _planned("refresh_from"),
+                REFRESH_ENV: _planned("refresh_from"),
             },
             "full_refresh": _planned("full_refresh"),
             "pool": wiring.WAREHOUSE_POOL,

@@ -52,15 +52,10 @@ def list_new_files(home: Home) -> list[str]:
     """
     from llmledger import ingest
 
-    paths = ingest.pending_files(home)
-    hashes = ingest.landing_hashes(home, paths)  # cached by pending_files: a stat each
-    first: dict[str, Path] = {}
-    for path in paths:
-        if hashes[path] in first:
-            log.info("%s: same bytes as %s, ingested once, as that file", path, first[hashes[path]])
-            continue
-        first[hashes[path]] = path
-    return [str(path) for path in first.values()]
+    first, repeats = ingest.first_of_each_content(home, ingest.pending_files(home))
+    for path, same in repeats.items():
+        log.info("%s: same bytes as %s, ingested once, as that file", path, same)
+    return [str(path) for path in first]
 
 
 def ingest_one(home: Home, path: str) -> dict[str, Any]:

@@ -304,7 +304,7 @@ def _ingest_parallel(
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    first, repeats = _first_of_each_content(home, files)
+    first, repeats = first_of_each_content(home, files)
     results: dict[Path, IngestResult] = {}
     done = 0
     # spawn, not fork: the parent may hold DuckDB or Airflow state that must not be copied.
@@ -333,23 +333,25 @@ def _ingest_parallel(
     return [results[path] for path in files]
 
 
-def _first_of_each_content(home: Home, files: list[Path]) -> tuple[list[Path], list[Path]]:
-    """(the first file of each distinct content, the later ones). Only files whose size another
-    file shares can be equal, so only those are hashed (landing files through the hash cache)."""
+def first_of_each_content(home: Home, files: list[Path]) -> tuple[list[Path], dict[Path, Path]]:
+    """(the first file of each distinct content, in order; each later file -> the earlier one
+    with its bytes). Only files whose size another file shares can be equal, so only those are
+    hashed (landing files through the hash cache)."""
     sizes = Counter(p.stat().st_size for p in files)
     alike = [p for p in files if sizes[p.stat().st_size] > 1]
     in_landing = [p for p in alike if _inside(p, home.landing)]
     hashes: dict[Path, str] = landing_hashes(home, in_landing) if in_landing else {}
     hashes.update({p: _sha256(p.read_bytes()) for p in alike if p not in hashes})
-    seen: set[str] = set()
-    first, repeats = [], []
+    seen: dict[str, Path] = {}
+    first: list[Path] = []
+    repeats: dict[Path, Path] = {}
     for path in files:
         sha = hashes.get(path)
         if sha is not None and sha in seen:
-            repeats.append(path)
+            repeats[path] = seen[sha]
             continue
         if sha is not None:
-            seen.add(sha)
+            seen[sha] = path
         first.append(path)
     return first, repeats
 
