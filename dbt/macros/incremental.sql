@@ -52,3 +52,30 @@
     because the key embeds the source file's sha256: rows outside the window were checked by
     the build that wrote them, and a new row, from a file never ingested before, cannot share a
     key with them. -#}
+
+{#- The loaded FOCUS files whose rows `relation` (keyed by _source_sha256) does not have yet,
+    as a list of string literals for `_source_sha256 in (...)`; `null` when there are none (an
+    IN list cannot be empty, and nothing equals null). Literals, not a subquery: DuckDB pushes a
+    constant IN list through the staging view into the Parquet scan, where each raw file's
+    row-group statistics (one sha256 per file) skip every file already loaded. A `not in
+    (subquery)` is evaluated after the view has parsed every billing row ever delivered
+    (18 million at the `large` scale point, 1.5 s a night). -#}
+{% macro focus_files_not_in(relation) -%}
+    {%- if execute -%}
+        {%- set found = run_query(
+            "select source_sha256 from " ~ ref('stg_ingest__files')
+            ~ " where kind = 'focus' and status = 'loaded' and source_sha256 not in"
+            ~ " (select t._source_sha256 from " ~ relation ~ " as t) order by 1"
+        ) -%}
+        {%- set shas = found.columns[0].values() -%}
+        {%- if shas | length == 0 -%}
+            null
+        {%- else -%}
+            {%- for sha in shas -%}
+                '{{ sha | replace("'", "''") }}'{{ ", " if not loop.last }}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- else -%}
+        null
+    {%- endif -%}
+{%- endmacro %}

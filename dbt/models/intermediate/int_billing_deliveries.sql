@@ -18,7 +18,7 @@
 with charges as (
     select * from {{ ref('stg_focus__charges') }}
     {% if is_incremental() -%}
-        where _source_sha256 not in (select t._source_sha256 from {{ this }} as t)
+        where _source_sha256 in ({{ focus_files_not_in(this) }})
     {%- endif %}
 ),
 
