@@ -6,17 +6,11 @@ hypothesis draws (pool costs and capacities, jobs with any GPU-hours, oversubscr
 
 from __future__ import annotations
 
-import os
-import subprocess
-from pathlib import Path
-
 import duckdb
 import pytest
+from dbt_compile import compile_models
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
-from llmledger import config, warehouse
-from llmledger.paths import Home
 
 UNIT = 10**10  # the models' integer money and GPU-hour unit: 1e-10
 MODEL = "int_gpu_hours_allocated_to_pools"
@@ -24,13 +18,7 @@ MODEL = "int_gpu_hours_allocated_to_pools"
 
 @pytest.fixture(scope="module")
 def allocation_sql(tmp_path_factory: pytest.TempPathFactory) -> str:
-    home = Home.resolve(tmp_path_factory.mktemp("compile_home")).ensure()
-    config.stage(home)
-    env = {**os.environ, **warehouse.dbt_env(home)}
-    cmd = [warehouse.dbt_executable(), "compile", "--project-dir", str(warehouse.DBT_PROJECT_DIR)]
-    subprocess.run([*cmd, "--select", MODEL], env=env, check=True, capture_output=True)
-    compiled = next(Path(env["DBT_TARGET_PATH"]).rglob(f"compiled/**/{MODEL}.sql"))
-    return compiled.read_text()
+    return compile_models(tmp_path_factory.mktemp("compile_home"), MODEL)[MODEL]
 
 
 pools = st.lists(

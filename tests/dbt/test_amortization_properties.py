@@ -9,19 +9,16 @@ random dates, random own costs, and a random configured policy per dataset. Each
 
 from __future__ import annotations
 
-import os
-import subprocess
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pytest
+from dbt_compile import compile_models
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmledger import config, warehouse
-from llmledger.paths import Home
+from llmledger import config
 
 POLICIES = config.AMORTIZATION_POLICIES
 SCENARIOS = ("configured", *POLICIES)
@@ -38,13 +35,7 @@ START = date(2026, 1, 1)
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    home = Home.resolve(tmp_path_factory.mktemp("compile_home")).ensure()
-    config.stage(home)
-    env = {**os.environ, **warehouse.dbt_env(home)}
-    cmd = [warehouse.dbt_executable(), "compile", "--project-dir", str(warehouse.DBT_PROJECT_DIR)]
-    subprocess.run([*cmd, "--select", *MODELS], env=env, check=True, capture_output=True)
-    target = Path(env["DBT_TARGET_PATH"])
-    return {m: next(target.rglob(f"compiled/**/{m}.sql")).read_text() for m in MODELS}
+    return compile_models(tmp_path_factory.mktemp("compile_home"), *MODELS)
 
 
 @st.composite

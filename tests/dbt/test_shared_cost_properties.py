@@ -7,19 +7,14 @@ The model's SQL is compiled once by dbt, then run by DuckDB against random input
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pytest
+from dbt_compile import compile_models
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from llmledger import config, warehouse
-from llmledger.paths import Home
 
 UNIT = 10**10
 MODEL = "int_shared_costs_distributed"
@@ -28,13 +23,7 @@ START = datetime(2026, 1, 1)
 
 @pytest.fixture(scope="module")
 def shared_sql(tmp_path_factory: pytest.TempPathFactory) -> str:
-    home = Home.resolve(tmp_path_factory.mktemp("compile_shared")).ensure()
-    config.stage(home)
-    env = {**os.environ, **warehouse.dbt_env(home)}
-    cmd = [warehouse.dbt_executable(), "compile", "--project-dir", str(warehouse.DBT_PROJECT_DIR)]
-    subprocess.run([*cmd, "--select", MODEL], env=env, check=True, capture_output=True)
-    compiled = next(Path(env["DBT_TARGET_PATH"]).rglob(f"compiled/**/{MODEL}.sql"))
-    return compiled.read_text()
+    return compile_models(tmp_path_factory.mktemp("compile_shared"), MODEL)[MODEL]
 
 
 charges = st.lists(

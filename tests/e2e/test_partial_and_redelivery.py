@@ -8,22 +8,16 @@ from __future__ import annotations
 
 import shutil
 from decimal import Decimal
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
+from golden_org import GOLDEN_FOCUS, TOTALS, golden_home, query
 from llmledger import ingest, warehouse
 from llmledger.paths import Home
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "golden"
-BILLING = FIXTURE / "landing" / "billing" / "owned" / "focus_2026-01.csv"
+BILLING = GOLDEN_FOCUS
 D = Decimal
-
-
-def query(home: Home, sql: str) -> list[tuple]:
-    with warehouse.connect_readonly(home) as con:
-        return con.execute(sql).fetchall()
 
 
 def test_fresh_home_builds_empty_marts(tmp_path):
@@ -51,24 +45,12 @@ def test_billing_alone_lands_as_idle_and_overhead(tmp_path):
     assert query(home, "select count(*) from rpt_reconciliation where not passed") == [(0,)]
 
 
-@pytest.fixture()
-def golden_home(tmp_path) -> Home:
-    home = Home.resolve(tmp_path / "home").ensure()
-    for name in ("config", "landing"):
-        shutil.copytree(FIXTURE / name, home.root / name, dirs_exist_ok=True)
+@pytest.fixture(name="golden_home")
+def built_golden_home(tmp_path) -> Home:
+    home = golden_home(tmp_path / "home")
     ingest.ingest_paths(home, [home.landing])
     warehouse.dbt_build(home, echo=False)
     return home
-
-
-TOTALS = """
-select
-    (select sum(effective_cost_usd) from fct_billing_charge),
-    (select count(*) from fct_billing_charge),
-    (select sum(allocated_cost_usd) from fct_cost_allocation),
-    (select sum(cost_usd) from fct_annotation_cost),
-    (select sum(data_cost_usd) from fct_data_share)
-"""
 
 
 def test_same_file_delivered_twice_changes_nothing(golden_home):

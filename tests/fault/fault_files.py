@@ -1,49 +1,21 @@
-"""Small hand-written input files for the fault-and-bad-input suite.
-
-Built on the golden organisation (tests/fixtures/golden, every figure hand-computed in
-tests/e2e/test_golden.py): its headers, and a home holding its config and landing files.
+"""Small hand-written input files for the fault-and-bad-input suite, in the golden
+organisation's formats (tests/golden_org.py): its headers, rows built on them, and readers of
+what ingest made of them.
 """
 
 from __future__ import annotations
 
-import shutil
 from decimal import Decimal
-from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from llmledger import warehouse
+from golden_org import GOLDEN_FOCUS, GOLDEN_INVOICE, GOLDEN_SACCT
 from llmledger.paths import Home
-
-GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "golden"
-GOLDEN_FOCUS = GOLDEN / "landing" / "billing" / "owned" / "focus_2026-01.csv"
-GOLDEN_INVOICE = GOLDEN / "landing" / "invoices" / "acme" / "A-1.csv"
-GOLDEN_SACCT = GOLDEN / "landing" / "pipeline" / "sacct_c1_2026-01.txt"
 
 FOCUS_HEADER = GOLDEN_FOCUS.read_text().splitlines()[0]
 INVOICE_HEADER = GOLDEN_INVOICE.read_text().splitlines()[0]
 SACCT_HEADER = GOLDEN_SACCT.read_text().splitlines()[0]
 D = Decimal
-
-# The golden organisation's totals (tests/e2e/test_golden.py): billing effective cost, billing
-# rows, GPU cost allocated to jobs, annotation cost, data cost charged to generations.
-GOLDEN_TOTALS = (D("135"), 3, D("100"), D("31"), D("43"))
-TOTALS = """
-select
-    (select sum(effective_cost_usd) from fct_billing_charge),
-    (select count(*) from fct_billing_charge),
-    (select sum(allocated_cost_usd) from fct_cost_allocation),
-    (select sum(cost_usd) from fct_annotation_cost),
-    (select sum(data_cost_usd) from fct_data_share)
-"""
-
-
-def golden_home(root: Path) -> Home:
-    """A fresh home holding the golden organisation's config and landing files (not ingested)."""
-    home = Home.resolve(root).ensure()
-    for name in ("config", "landing"):
-        shutil.copytree(GOLDEN / name, home.root / name, dirs_exist_ok=True)
-    return home
 
 
 def focus_row(
@@ -122,11 +94,6 @@ def drop_columns(header: str, row: str, *names: str) -> tuple[str, str]:
     keep = [i for i, name in enumerate(fields) if name not in names]
     values = row.split(",")
     return ",".join(fields[i] for i in keep), ",".join(values[i] for i in keep)
-
-
-def query(home: Home, sql: str) -> list[tuple]:
-    with warehouse.connect_readonly(home) as con:
-        return con.execute(sql).fetchall()
 
 
 def quarantined_rows(home: Home, sha256: str) -> dict[int, dict]:

@@ -41,21 +41,18 @@ import pyarrow.parquet as pq
 import pytest
 from fault_files import (
     FOCUS_HEADER,
-    GOLDEN_FOCUS,
-    GOLDEN_INVOICE,
     INVOICE_HEADER,
     SACCT_HEADER,
     drop_columns,
     focus_row,
-    golden_home,
     invoice_row,
     lines,
     quarantined_rows,
-    query,
     raw_rows,
     sacct_row,
 )
 
+from golden_org import GOLDEN_FOCUS, GOLDEN_INVOICE, golden_home, query
 from llmledger import ingest, warehouse
 from llmledger.ingest.writer import read_log
 

@@ -20,8 +20,8 @@ import sys
 import time
 
 import pytest
-from fault_files import GOLDEN_INVOICE, GOLDEN_TOTALS, TOTALS, golden_home, query
 
+from golden_org import GOLDEN_INVOICE, GOLDEN_TOTALS, TOTALS, golden_home, query
 from llmledger.cli import main
 
 GOLDEN_FILES = 3  # billing, invoice, sacct

@@ -14,8 +14,8 @@ import os
 from pathlib import Path
 
 import pytest
-from fault_files import GOLDEN_FOCUS
 
+from golden_org import GOLDEN_FOCUS
 from llmledger import ingest, pipeline
 from llmledger.cli import main
 from llmledger.paths import Home
