@@ -79,3 +79,28 @@
         null
     {%- endif -%}
 {%- endmacro %}
+
+{#- A Slurm job's identity across its records and attempts: cluster (or '') / job id. -#}
+{% macro slurm_job_ref(cluster, job_id) -%}
+    coalesce({{ cluster }}, '') || '/' || {{ job_id }}
+{%- endmacro %}
+
+{#- The Slurm jobs (slurm_job_ref) with a record in the refresh window: every job a new sacct
+    file mentions is among them, since the window starts no later than the earliest submit or
+    start of any record of such a job (llmledger.incremental). A record with neither time is
+    always taken (it cannot place itself in time). -#}
+{% macro slurm_jobs_in_refresh_window() -%}
+    select distinct {{ slurm_job_ref('cluster', 'job_id') }}
+    from {{ ref('stg_slurm__jobs') }}
+    where coalesce(least(start_time, submit_time) >= {{ refresh_from() }}, true)
+{%- endmacro %}
+
+{#- Pre-hook of int_jobs_tagged: drop the jobs the night re-tags, and every pod row. -#}
+{% macro delete_jobs_in_refresh_window() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where
+            workload = 'k8s_pod'
+            or {{ slurm_job_ref('cluster', 'job_id') }} in ({{ slurm_jobs_in_refresh_window() }})
+    {%- endif -%}
+{%- endmacro %}

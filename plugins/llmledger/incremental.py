@@ -2,7 +2,8 @@
 
 The heavy models (billing rows, their spread to hours, cost pools, job hours, allocation and
 the marts ``fct_billing_charge``, ``fct_cost_allocation``, ``fct_idle_cost``) are incremental
-on charge period (``dbt/macros/incremental.sql``). A build recomputes their rows from
+on charge period (``dbt/macros/incremental.sql``); ``int_billing_deliveries`` adds only the new
+FOCUS files, and ``int_jobs_tagged`` re-tags only the jobs with a record in the window. A build recomputes their rows from
 ``refresh_from`` on; :func:`plan` chooses it from what is new since the last successful build
 (``cache/build_state.json``):
 

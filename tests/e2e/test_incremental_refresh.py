@@ -33,7 +33,9 @@ def _marts(home: Home) -> dict[str, list[tuple]]:
                 "where table_schema = 'main' and table_type = 'BASE TABLE' order by 1"
             ).fetchall()
         ]
-        return {name: con.execute(f"select * from {name} order by all").fetchall() for name in tables}
+        return {
+            name: con.execute(f"select * from {name} order by all").fetchall() for name in tables
+        }
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +113,7 @@ REPLACEMENT = (
     "ProviderName,InvoiceId,ResourceId,SkuId,ChargeCategory,ConsumedUnit,ConsumedQuantity,"
     "BilledCost,EffectiveCost,BillingCurrency,Tags,x_DeliveryStyle\n"
     "hb-9930,2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,2026-01-03T00:00:00Z,"
-    '2026-01-03T01:00:00Z,Hyperbolt,HB-202601,cloud-b-n0000,H200-GPU-HOUR,Usage,GPU-Hours,8,'
+    "2026-01-03T01:00:00Z,Hyperbolt,HB-202601,cloud-b-n0000,H200-GPU-HOUR,Usage,GPU-Hours,8,"
     '16.72,16.72,USD,"{""cluster"": ""cloud-b""}",replacement\n'
 )
 
@@ -138,6 +140,59 @@ def test_a_replacement_snapshot_reaches_back_to_its_billing_period(built: Home):
     full = _marts(home)
     for name in full:
         assert nightly[name] == full[name], f"{name} differs after the replacement night"
+
+
+RELOGGED = (
+    "JobID|JobName|Partition|Account|User|WCKey|Comment|Cluster|State|Submit|Start|End|Elapsed|"
+    "AllocTRES\n"
+    "1000000|run-gen03|eval|evaluation|u73||activity=data.selection;model_generation=gen03|"
+    "cloud-a|COMPLETED|2026-01-01T19:11:14|2026-01-01T19:11:14|2026-01-01T19:34:14|0-00:23:00|"
+    "billing=20,cpu=60,gres/gpu=5,mem=600G,node=1\n"
+)
+
+
+def test_a_job_logged_again_is_retagged_from_all_its_records(built: Home):
+    """A new sacct file re-logs a job of the first day with another activity: the night
+    re-tags that job (int_jobs_tagged keeps the rest of the jobs as tagged) and its GPU cost
+    moves, exactly as a full refresh has it."""
+    home = built
+    warehouse.dbt_build(home, echo=False)
+
+    def tagged() -> list[tuple]:
+        with warehouse.connect_readonly(home) as con:
+            return con.execute(
+                "select job_key, activity from intermediate.int_jobs_tagged "
+                "where cluster = 'cloud-a' and job_id = '1000000'"
+            ).fetchall()
+
+    assert tagged() == [("cloud-a/1000000", "evaluation")]
+    path = home.landing / "pipeline" / "sacct_relogged.txt"
+    path.write_text(RELOGGED, encoding="utf-8")
+    ingest.ingest_paths(home, [path])
+    plan = incremental.plan(home)
+    assert plan.refresh_from == datetime(2025, 12, 30)  # the job's submit, less the lookback
+    assert warehouse.dbt_build(home, echo=False).startswith("incremental from 2025-12-30 00:00")
+    assert tagged() == [("cloud-a/1000000", "data.selection")]
+    with warehouse.connect_readonly(home) as con:
+        nightly_jobs = con.execute(
+            "select * from intermediate.int_jobs_tagged order by all"
+        ).fetchall()
+    nightly = _marts(home)
+    assert any(
+        r
+        for r in nightly["fct_cost_allocation"]
+        if "cloud-a/1000000" in r and "data.selection" in r
+    )
+
+    warehouse.dbt_build(home, echo=False, full_refresh=True)
+    with warehouse.connect_readonly(home) as con:
+        full_jobs = con.execute(
+            "select * from intermediate.int_jobs_tagged order by all"
+        ).fetchall()
+    assert nightly_jobs == full_jobs
+    full = _marts(home)
+    for name in full:
+        assert nightly[name] == full[name], f"{name} differs after the re-logged job"
 
 
 def test_changed_config_means_a_full_refresh(built: Home):

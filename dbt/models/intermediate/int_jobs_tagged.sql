@@ -11,9 +11,27 @@
 -- Kubernetes pods (OpenCost allocations) join the same stream, one row per pod x hour, tagged
 -- by their labels, annotations and the k8s_* rules in int_k8s_pods_tagged; `workload` says
 -- which kind a row is (`slurm_job` or `k8s_pod`). Slurm rules never apply to pods.
+--
+-- Incremental: a night re-tags only the jobs the refresh window can change (every record of a
+-- job a new sacct file mentions lies in the window, llmledger.incremental), from all of their
+-- records, and replaces the pod rows (int_k8s_pods_tagged is rebuilt each night anyway); the
+-- rest of a year of jobs is kept as tagged.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_jobs_in_refresh_window() }}"
+    )
+}}
+
 with jobs as (
     select * from {{ ref('stg_slurm__jobs') }}
-    where is_latest_record
+    where
+        is_latest_record
+        {% if is_incremental() -%}
+            and {{ slurm_job_ref('cluster', 'job_id') }} in ({{ slurm_jobs_in_refresh_window() }})
+        {%- endif %}
 ),
 
 rules as (
