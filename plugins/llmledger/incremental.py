@@ -3,9 +3,9 @@
 The heavy models (billing rows, their spread to hours, cost pools, job hours, allocation and
 the marts ``fct_billing_charge``, ``fct_cost_allocation``, ``fct_idle_cost``) are incremental
 on charge period (``dbt/macros/incremental.sql``); ``int_billing_deliveries`` adds only the new
-FOCUS files, and ``int_jobs_tagged`` re-tags only the jobs with a record in the window. A build recomputes their rows from
-``refresh_from`` on; :func:`plan` chooses it from what is new since the last successful build
-(``cache/build_state.json``):
+FOCUS files, and ``int_jobs_tagged`` re-tags only the jobs with a record in the window. A build
+recomputes their rows from ``refresh_from`` on; :func:`plan` chooses it from what is new since
+the last successful build (``cache/build_state.json``):
 
 - nothing to go by (first build, no state, no warehouse), a changed config, closed or reopened
   period, or dbt project, or a file the last build saw that is gone: a full refresh;
@@ -42,6 +42,10 @@ REFRESH_ENV = "LLMLEDGER_REFRESH_FROM"
 EVERYTHING = "1900-01-01 00:00:00"
 # Nodes an incremental build leaves as the last build made them (see RefreshPlan.dbt_args).
 NIGHTLY_SKIPS = ("config.materialized:view", "resource_type:seed", "resource_type:unit_test")
+# Raw sources (dbt/models/staging/_sources.yml, `raw`) that change with any new file: the
+# ingest log, and the quarantine (a new file may bring rejected rows). Each raw kind
+# (paths.RAW_KINDS) is a source of the same name, new when a file of that kind is.
+ALWAYS_NEW_SOURCES = ("ingest_log", "quarantined_row")
 
 
 @dataclass
@@ -52,27 +56,38 @@ class RefreshPlan:
     reason: str
     refresh_from: datetime | None = None
     new_files: int = 0
+    new_kinds: list[str] = field(default_factory=list)  # raw kinds of the new files
     files: list[str] = field(default_factory=list)  # every loaded sha256 (for the state)
     config_digest: str = ""
     project_digest: str = ""
 
     def dbt_args(self) -> list[str]:
-        """``dbt build`` arguments: ``--full-refresh``, or what an incremental build skips.
+        """``dbt build`` arguments: ``--full-refresh``, or what an incremental build runs.
 
         An incremental build runs only when the dbt project and the config are those of the
-        last successful build (:func:`plan`), which built the views and the seed from them and
-        passed the unit tests; rebuilding them would change nothing, so the night skips them
-        (29 nodes, about 2 s of dbt's per-node cost). ``--indirect-selection empty`` keeps the
-        data tests on those views: they run on the night's data.
+        last successful build (:func:`plan`), and raw files never change (a file of that build
+        that is gone means a full refresh). So the night runs only the models and tests
+        downstream of a raw source that has new rows (:meth:`changed_sources`): the others
+        would compute what they hold (a night without invoices leaves the annotation models
+        and their tests as they are). Of those it skips the views, the seed and the unit tests,
+        which the last build made from the same project and config (29 nodes, about 2 s of
+        dbt's per-node cost); ``--indirect-selection empty`` keeps the data tests on those
+        views: they run on the night's data.
         """
         if self.full:
             return ["--full-refresh"]
         return [
+            "--select",
+            *(f"source:raw.{name}+" for name in self.changed_sources()),
             "--exclude",
             *NIGHTLY_SKIPS,
             "--indirect-selection",
             "empty",
         ]
+
+    def changed_sources(self) -> list[str]:
+        """The raw sources with new rows since the last build."""
+        return sorted({*self.new_kinds, *ALWAYS_NEW_SOURCES})
 
     def dbt_env(self) -> dict[str, str]:
         """The refresh window for dbt (``dbt/macros/incremental.sql``). An environment
@@ -83,9 +98,10 @@ class RefreshPlan:
     def describe(self) -> str:
         if self.full:
             return f"full refresh ({self.reason})"
+        kinds = f": {', '.join(self.new_kinds)}" if self.new_kinds else ""
         return (
             f"incremental from {self.refresh_from:%Y-%m-%d %H:%M} ({self.new_files} new "
-            f"file(s) since the last build)"
+            f"file(s) since the last build{kinds})"
         )
 
 
@@ -111,9 +127,7 @@ def _files(*folders: Path) -> list[Path]:
 
 def config_digest(home: Home) -> str:
     """Digest of what a build reads besides the raw layer: config, staged tables, periods."""
-    return _digest(
-        _files(home.config, home.root / "staged", home.root / "periods"), home.root
-    )
+    return _digest(_files(home.config, home.root / "staged", home.root / "periods"), home.root)
 
 
 def project_digest() -> str:
@@ -188,6 +202,7 @@ def plan(home: Home, full: bool = False) -> RefreshPlan:
         result.full = False
         result.reason = ""
         result.new_files = len(new)
+        result.new_kinds = sorted(set(new.values()))
         result.refresh_from = datetime.combine(window.date(), datetime.min.time()) - timedelta(
             days=settings.lookback_days
         )

@@ -1,0 +1,52 @@
+"""What an incremental night asks dbt to run (llmledger.incremental.RefreshPlan)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from llmledger.incremental import EVERYTHING, REFRESH_ENV, RefreshPlan
+
+
+def _select(args: list[str]) -> list[str]:
+    start = args.index("--select") + 1
+    end = args.index("--exclude")
+    return args[start:end]
+
+
+def test_a_full_refresh_runs_everything_from_the_beginning():
+    plan = RefreshPlan(full=True, reason="requested")
+    assert plan.dbt_args() == ["--full-refresh"]
+    assert plan.dbt_env() == {REFRESH_ENV: EVERYTHING}
+
+
+def test_a_night_runs_only_downstream_of_the_sources_with_new_rows():
+    plan = RefreshPlan(
+        full=False,
+        reason="",
+        refresh_from=datetime(2026, 1, 5),
+        new_files=2,
+        new_kinds=["slurm_job"],
+    )
+    args = plan.dbt_args()
+    # sacct logs came, no bill, no invoice: billing models run only through the ingest log.
+    assert _select(args) == [
+        "source:raw.ingest_log+",
+        "source:raw.quarantined_row+",
+        "source:raw.slurm_job+",
+    ]
+    assert args[args.index("--exclude") + 1 : args.index("--indirect-selection")] == [
+        "config.materialized:view",
+        "resource_type:seed",
+        "resource_type:unit_test",
+    ]
+    assert args[-2:] == ["--indirect-selection", "empty"]
+    assert plan.dbt_env() == {REFRESH_ENV: "2026-01-05 00:00:00"}
+    assert plan.describe() == (
+        "incremental from 2026-01-05 00:00 (2 new file(s) since the last build: slurm_job)"
+    )
+
+
+def test_a_night_without_new_files_still_rechecks_the_ingest_log():
+    plan = RefreshPlan(full=False, reason="", refresh_from=datetime(2026, 1, 5))
+    assert _select(plan.dbt_args()) == ["source:raw.ingest_log+", "source:raw.quarantined_row+"]
+    assert plan.describe().endswith("(0 new file(s) since the last build)")
