@@ -74,8 +74,9 @@ def cmd_ingest(args: argparse.Namespace, home: Home) -> int:
 
 
 def cmd_build(args: argparse.Namespace, home: Home) -> int:
-    from llmledger import pipeline
+    from llmledger import pipeline, validation
 
+    validation.warm_up()  # Great Expectations starts while dbt builds
     print(f"dbt build: {pipeline.build(home, full_refresh=args.full_refresh)}")
     print(pipeline.validate(home).report())
     print(f"warehouse: {home.warehouse}")

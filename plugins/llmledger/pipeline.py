@@ -139,6 +139,10 @@ def headline(home: Home) -> str:
 
 def run_in_process(home: Home) -> str:
     """The whole nightly refresh in this process, in DAG order; returns the headline."""
+    from llmledger import validation
+
+    # The mart checks come last; Great Expectations starts meanwhile (seconds of one core).
+    validation.warm_up()
     prepare(home)
     paths = list_new_files(home)
     log.info("%d new file(s) to ingest", len(paths))

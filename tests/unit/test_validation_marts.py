@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -191,3 +193,28 @@ def test_every_bad_row_is_caught_through_the_aggregates(tmp_path: Path):
         "'training.misc' is not in the taxonomy (2 row(s) of fct_cost_allocation)" in message
     )
     assert "idle_gpu_hours_not_negative [gpu-cloud 2025-03-01 04:00] difference -2" in message
+
+
+WARM_UP = """
+import threading
+from llmledger import validation
+
+validation.warm_up()
+validation.warm_up()  # a second call starts nothing more
+thread = validation._warm_up
+assert thread is not None and thread.is_alive()
+assert [t.name for t in threading.enumerate()].count("gx-warm-up") == 1
+gxe = validation.expectations()  # waits for the thread instead of making a second context
+assert not thread.is_alive()
+assert validation._made_batch_definition.cache_info().misses == 1
+print(gxe.ExpectColumnValuesToNotBeNull.__name__)
+"""
+
+
+def test_great_expectations_warms_up_once_in_the_background():
+    """`llmledger build` starts GX while dbt builds; the checks then use that one context."""
+    proc = subprocess.run(
+        [sys.executable, "-c", WARM_UP], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "ExpectColumnValuesToNotBeNull"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -16,9 +17,47 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+log = logging.getLogger(__name__)
+
+
+_warm_up: threading.Thread | None = None
+_warm_up_lock = threading.Lock()
+
+
+def warm_up() -> None:
+    """Start importing Great Expectations and making its context in a background thread.
+
+    That takes seconds of one core and needs nothing from the warehouse, so a caller that will
+    run checks after a dbt build (``llmledger build``, ``llmledger run --in-process``) starts
+    it first and the checks do not wait for it. Safe to call more than once; a failure here is
+    raised again, with its traceback, by the first check.
+    """
+    global _warm_up
+    with _warm_up_lock:
+        if _warm_up is not None or _made_batch_definition.cache_info().currsize:
+            return
+        _warm_up = threading.Thread(target=_warm_up_quietly, name="gx-warm-up", daemon=True)
+        _warm_up.start()
+
+
+def _warm_up_quietly() -> None:
+    try:
+        _made_batch_definition()
+    except Exception:  # the first check makes it again, and raises
+        log.debug("Great Expectations warm-up failed", exc_info=True)
+
+
+def _batch_definition() -> Any:
+    """The whole-DataFrame batch definition of the process's one ephemeral GX context (made on
+    first use, or by :func:`warm_up`'s thread, which this waits for)."""
+    thread = _warm_up
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
+    return _made_batch_definition()
+
 
 @functools.cache
-def _batch_definition() -> Any:
+def _made_batch_definition() -> Any:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     with warnings.catch_warnings():
