@@ -6,9 +6,11 @@ costs seconds and hundreds of MB) and one ephemeral context serves the whole pro
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Sequence
@@ -41,6 +43,13 @@ def warm_up() -> None:
 
 
 def _warm_up_quietly() -> None:
+    if sys.platform.startswith("linux"):
+        # Only this thread (Linux nices threads one by one): it runs ahead of need, so the dbt
+        # build it overlaps gets the cores first (measured at `large` on 2 cores: a night's
+        # build and checks in 20.7 s, 21.8 s at normal priority, 23.8 s without the warm-up).
+        # 10, not 19: on a machine others keep busy, a check may have to wait for this thread.
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
     try:
         _made_batch_definition()
     except Exception:  # the first check makes it again, and raises
