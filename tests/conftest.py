@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from dag_runs import dag_runs_in_order
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DAGS_FOLDER = REPO_ROOT / "dags"
 
@@ -111,14 +113,7 @@ def _demo_query(home, sql: str) -> list[tuple]:
 
 
 def _last_dag_run_state(run_index: int) -> str:
-    from airflow.models.dagrun import DagRun
-
-    from llmledger import airflow_runner
-
-    # By id, the order they were created: a run `airflow dags test` starts for a past logical
-    # date has that date as its start_date.
-    runs = sorted(DagRun.find(dag_id=airflow_runner.DAG_ID), key=lambda r: r.id)
-    return runs[run_index].state
+    return dag_runs_in_order()[run_index].state
 
 
 @pytest.fixture(scope="session")

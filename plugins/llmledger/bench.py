@@ -153,7 +153,6 @@ def _stage_build(home: Home, full: bool) -> dict:
     from llmledger.validation.marts import validate_marts
 
     validation.warm_up()
-    start = _now()
     plan = warehouse.dbt_build(home, echo=False, full_refresh=full)
     built = _now()
     validation.expectations()  # waits for the warm-up if dbt finished first
@@ -161,9 +160,7 @@ def _stage_build(home: Home, full: bool) -> dict:
     validate_marts(home)
     return {
         "plan": plan,
-        "slowest": _slowest_nodes(home),
-        "dbt_s": built - start,
-        "dbt_run_s": _dbt_run_seconds(home),
+        **_dbt_timings(home),
         "gx_wait_s": ready - built,
         "checks_s": _now() - built,
     }
@@ -175,25 +172,19 @@ def _node_name(unique_id: str) -> str:
     return parts[2] if len(parts) > 2 else unique_id
 
 
-def _dbt_run_seconds(home: Home) -> float:
-    """Seconds dbt spent running the build's nodes (run_results.json ``elapsed_time``): the
-    stage's wall time minus this is process start, dbt's import and parse, plan and record."""
+def _dbt_timings(home: Home, count: int = 5) -> dict:
+    """From the last build's run_results.json: the seconds dbt spent running its nodes
+    (``elapsed_time``; the stage's wall time minus this is process start, dbt's import and
+    parse, plan and record) and the ``count`` slowest nodes."""
     path = home.root / "dbt_target" / "run_results.json"
     try:
-        return float(json.loads(path.read_text(encoding="utf-8"))["elapsed_time"])
+        run = json.loads(path.read_text(encoding="utf-8"))
+        elapsed = float(run["elapsed_time"])
+        results = run["results"]
     except (OSError, ValueError, KeyError, TypeError):
-        return 0.0
-
-
-def _slowest_nodes(home: Home, count: int = 5) -> list[tuple[str, float]]:
-    """The ``count`` slowest dbt nodes of the last build (dbt's run_results.json)."""
-    path = home.root / "dbt_target" / "run_results.json"
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))["results"]
-    except (OSError, ValueError, KeyError):
-        return []
+        return {"dbt_run_s": 0.0, "slowest": []}
     timed = [(_node_name(r["unique_id"]), float(r.get("execution_time") or 0)) for r in results]
-    return sorted(timed, key=lambda t: -t[1])[:count]
+    return {"dbt_run_s": elapsed, "slowest": sorted(timed, key=lambda t: -t[1])[:count]}
 
 
 def _stage_day(home: Home, scale: str, seed: int) -> dict:

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 
+from dag_runs import dag_runs_in_order
 from llmledger import airflow_runner, config
 from llmledger.paths import Home
 from llmledger.warehouse import connect_readonly
@@ -34,15 +35,6 @@ def _query(home: Home, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
     finally:
         con.close()
-
-
-def _last_run_state(run_index: int) -> str:
-    from airflow.models.dagrun import DagRun
-
-    # By id, the order they were created: a run `airflow dags test` starts for a past logical
-    # date has that date as its start_date.
-    runs = sorted(DagRun.find(dag_id=airflow_runner.DAG_ID), key=lambda r: r.id)
-    return runs[run_index].state
 
 
 # The `demo_run` fixture (the demo refreshed twice through Airflow) lives in tests/conftest.py,
@@ -130,7 +122,6 @@ def test_the_backfill_run_was_incremental_and_recorded(demo_run):
 def test_the_dbt_tasks_of_the_backfill_got_its_window(demo_run):
     # Cosmos renders the window into each dbt task's environment (LLMLEDGER_REFRESH_FROM,
     # read by dbt/macros/incremental.sql); Airflow keeps what it rendered.
-    from airflow.models.dagrun import DagRun
     from airflow.models.renderedtifields import RenderedTaskInstanceFields as Rendered
     from airflow.utils.session import create_session
 
@@ -138,7 +129,7 @@ def test_the_dbt_tasks_of_the_backfill_got_its_window(demo_run):
 
     state = json.loads((demo_run["home"].root / incremental.STATE_FILE).read_text())
     window = state["last_build"].removeprefix("incremental from ").split(" (")[0] + ":00"
-    last = sorted(DagRun.find(dag_id=airflow_runner.DAG_ID), key=lambda r: r.id)[-1]
+    last = dag_runs_in_order()[-1]
     assert last.logical_date.date() == dt.date(2026, 1, 15)  # the backfill
     with create_session() as session:
         rendered = (
@@ -177,7 +168,7 @@ def test_a_failed_dag_run_exits_non_zero_without_retrying(airflow_home, tmp_path
     with (home.config / "policies.yaml").open("a") as f:
         f.write("no_such_policy: 1\n")
     assert airflow_runner.run_dag(home, airflow_home=airflow_home) != 0
-    assert _last_run_state(-1) == "failed"
+    assert dag_runs_in_order()[-1].state == "failed"
     # The failure callback ran in the task and named the DAG, the task and the failing check.
     [run_log] = (home.root / "logs").glob(f"{airflow_runner.DAG_ID}-*.log")
     text = run_log.read_text()
