@@ -19,9 +19,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # The stamp depends on the lock file: editing it reinstalls, nothing else does.
+# --compile-bytecode: uv writes no .pyc by default, and where PYTHONDONTWRITEBYTECODE is set
+# (CI images, containers) Python never writes them either, so every process would compile
+# dbt, Airflow and GX from source again: 2.6 s instead of 1.2 s to start dbt, every night.
 $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install --python $(BIN)/python --quiet -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -r requirements.lock
 	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
 	touch $@
 
