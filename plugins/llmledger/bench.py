@@ -152,8 +152,9 @@ def _stage_build(home: Home, full: bool) -> dict:
     from llmledger import validation, warehouse
     from llmledger.validation.marts import validate_marts
 
-    validation.warm_up()
-    plan = warehouse.dbt_build(home, echo=False, full_refresh=full)
+    plan = warehouse.dbt_build(
+        home, echo=False, full_refresh=full, while_building=validation.warm_up
+    )
     built = _now()
     validation.expectations()  # waits for the warm-up if dbt finished first
     ready = _now()

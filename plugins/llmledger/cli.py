@@ -76,8 +76,9 @@ def cmd_ingest(args: argparse.Namespace, home: Home) -> int:
 def cmd_build(args: argparse.Namespace, home: Home) -> int:
     from llmledger import pipeline, validation
 
-    validation.warm_up()  # Great Expectations starts while dbt builds
-    print(f"dbt build: {pipeline.build(home, full_refresh=args.full_refresh)}")
+    # Great Expectations starts while dbt builds, not before: the config and plan go first.
+    done = pipeline.build(home, full_refresh=args.full_refresh, while_building=validation.warm_up)
+    print(f"dbt build: {done}")
     print(pipeline.validate(home).report())
     print(f"warehouse: {home.warehouse}")
     return EXIT_OK

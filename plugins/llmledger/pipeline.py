@@ -14,7 +14,7 @@ import enum
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,12 +69,15 @@ def ingest_one(home: Home, path: str) -> dict[str, Any]:
     return {**to_jsonable(result), "summary": result.summary()}
 
 
-def build(home: Home, full_refresh: bool = False) -> str:
+def build(
+    home: Home, full_refresh: bool = False, while_building: Callable[[], None] | None = None
+) -> str:
     """``dbt build`` the warehouse, incrementally where it can be (raises
-    ``llmledger.warehouse.BuildFailed``); returns what it did (full refresh or the window)."""
+    ``llmledger.warehouse.BuildFailed``); returns what it did (full refresh or the window).
+    ``while_building`` is called as dbt starts (:func:`llmledger.warehouse.dbt_build`)."""
     from llmledger import warehouse
 
-    done = warehouse.dbt_build(home, full_refresh=full_refresh)
+    done = warehouse.dbt_build(home, full_refresh=full_refresh, while_building=while_building)
     log.info("dbt build: %s", done)
     return done
 
@@ -141,8 +144,6 @@ def run_in_process(home: Home) -> str:
     """The whole nightly refresh in this process, in DAG order; returns the headline."""
     from llmledger import validation
 
-    # The mart checks come last; Great Expectations starts meanwhile (seconds of one core).
-    validation.warm_up()
     prepare(home)
     paths = list_new_files(home)
     log.info("%d new file(s) to ingest", len(paths))
@@ -155,7 +156,8 @@ def run_in_process(home: Home) -> str:
         progress=lambda done, total, result: log.info("[%d/%d] %s", done, total, result.summary()),
         workers=os.cpu_count() or 1,
     )
-    build(home)
+    # The mart checks come last: Great Expectations starts with dbt (seconds of one core).
+    build(home, while_building=validation.warm_up)
     log.info("mart checks:\n%s", validate(home).report())
     log.info("source freshness:\n%s", freshness(home).report())
     return headline(home)

@@ -17,7 +17,7 @@ import site
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,7 +77,11 @@ def dbt_executable() -> str:
 
 
 def dbt_build(
-    home: Home, args: Sequence[str] = (), echo: bool = True, full_refresh: bool = False
+    home: Home,
+    args: Sequence[str] = (),
+    echo: bool = True,
+    full_refresh: bool = False,
+    while_building: Callable[[], None] | None = None,
 ) -> str:
     """Stage the config, then ``dbt build`` the whole project against ``home``.
 
@@ -85,7 +89,8 @@ def dbt_build(
     picks the window, or a full refresh; ``full_refresh`` forces one) and returns what it did.
     With ``args`` (a selection, say) dbt runs exactly as asked and the next plain build is a
     full refresh. Raises :class:`BuildFailed` with dbt's failure summary if any model or test
-    fails.
+    fails. ``while_building`` is called as dbt starts: work for the other core (the config
+    and the plan are made by then, so it does not slow them).
     """
     from llmledger import config, incremental
 
@@ -108,16 +113,21 @@ def dbt_build(
     # parse time, where no file may be read; its dbt tasks use the profile's defaults).
     env = {**os.environ, **dbt_env(home), **engine.env(home), **window}
     log.info("running %s", " ".join(cmd))
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    with subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        if while_building is not None:
+            while_building()
+        stdout, stderr = proc.communicate()
     if echo:
-        sys.stdout.write(proc.stdout)
+        sys.stdout.write(stdout)
     if proc.returncode != 0:
         failures = [
             line
-            for line in proc.stdout.splitlines()
+            for line in stdout.splitlines()
             if any(word in line for word in ("ERROR", "FAIL", "Error", "error:"))
         ]
-        detail = "\n".join(failures[-40:]) or proc.stdout[-4000:] + proc.stderr[-4000:]
+        detail = "\n".join(failures[-40:]) or stdout[-4000:] + stderr[-4000:]
         incremental.forget(home)
         raise BuildFailed(f"dbt build failed (exit {proc.returncode}):\n{detail}")
     if plan is None:

@@ -31,8 +31,9 @@ def warm_up() -> None:
 
     That takes seconds of one core and needs nothing from the warehouse, so a caller that will
     run checks after a dbt build (``llmledger build``, ``llmledger run --in-process``) starts
-    it first and the checks do not wait for it. Safe to call more than once; a failure here is
-    raised again, with its traceback, by the first check.
+    it as dbt starts (``dbt_build(while_building=warm_up)``: not before, where it would slow
+    the config and plan for the interpreter) and the checks do not wait for it. Safe to call
+    more than once; a failure here is raised again, with its traceback, by the first check.
     """
     global _warm_up
     with _warm_up_lock:
