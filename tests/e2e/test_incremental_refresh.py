@@ -14,12 +14,16 @@ that period's first charge.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from datetime import datetime
 from decimal import Decimal
 
+import duckdb
 import pytest
 
-from llmledger import incremental, ingest, warehouse
+from llmledger import engine, incremental, ingest, warehouse
 from llmledger.demo import scale
 from llmledger.paths import Home
 
@@ -78,8 +82,8 @@ def test_a_night_after_a_full_build_equals_a_full_refresh(built: Home):
 
 
 def _assert_the_night_skipped_only_what_cannot_change(home: Home, window: str) -> None:
-    """The night re-parsed only the YAML that reads the window (an environment variable, not a
-    var), ran only what is downstream of a raw source with new rows (billing, sacct, the
+    """The night re-parsed nothing (the window is an environment variable, not a var, and only
+    SQL that dbt renders when it runs it reads it), ran only what is downstream of a raw source with new rows (billing, sacct, the
     ingest log, the quarantine: no invoice came, so the annotation models kept their rows),
     skipped the views, the seed and the unit tests (same project and config as the last build),
     yet ran every data test downstream, those on views too, with the charge_key tests on the
@@ -114,14 +118,15 @@ def _assert_the_night_skipped_only_what_cannot_change(home: Home, window: str) -
     }
     on_views = {k for k in tests if set(nodes[k]["depends_on"]["nodes"]) & views}
     assert any("stg_focus__charges_charge_key" in k for k in on_views)
-    key_tests = [k for k in tests if k.startswith("test.llmledger.unique_") and "charge_key" in k]
-    assert len(key_tests) == 3
+    key_tests = [k for k in tests if "_in_refresh_window_" in k and "charge_key" in k]
+    assert len(key_tests) == 5  # unique on 3 models, not_null on 2
     for key in key_tests:
         node = nodes[key]
-        sql = target / "run" / "llmledger" / node["original_file_path"] / f"{node['name']}.sql"
+        sql = target / "run" / "llmledger" / node["original_file_path"] / node["path"]
         assert f"charge_period_start >= cast('{window}' as timestamp)" in sql.read_text()
+    assert set(key_tests) <= ran
     log = (home.root / "dbt_logs" / "dbt.log").read_text().rsplit("Running with dbt=", 1)[-1]
-    assert "Partial parsing enabled: 0 files deleted, 0 files added, 3 files changed." in log
+    assert "Partial parsing enabled, no changes found, skipping parsing" in log
 
 
 REPLACEMENT = (
@@ -222,3 +227,37 @@ def test_changed_config_means_a_full_refresh(built: Home):
     config.stage(home)
     plan = incremental.plan(home)
     assert plan.full and plan.reason == "config or closed periods changed"
+
+
+def _key_test_failures(home: Home, refresh_from: str) -> dict[str, int]:
+    """Run the charge_key tests of int_billing_deliveries_resolved with this window: failures
+    by test (dbt's count of offending rows or keys)."""
+    env = {
+        **os.environ,
+        **warehouse.dbt_env(home),
+        **engine.env(home),
+        incremental.REFRESH_ENV: refresh_from,
+    }
+    cmd = [warehouse.dbt_executable(), "test", "--project-dir", str(warehouse.DBT_PROJECT_DIR)]
+    cmd += ["--select", "int_billing_deliveries_resolved,test_name:*_in_refresh_window"]
+    subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    results = json.loads((home.root / "dbt_target" / "run_results.json").read_text())["results"]
+    return {r["unique_id"].split(".")[2].split("_in_")[0]: r["failures"] for r in results}
+
+
+def test_the_charge_key_tests_check_the_window_and_only_it(built: Home, tmp_path):
+    """A duplicate and a null key before the window are not the night's to find (the build that
+    wrote those rows checked them); the same faults from the window's start on are found, and
+    a full build's window (everything) finds both."""
+    home = Home.resolve(tmp_path / "copy")
+    shutil.copytree(built.root, home.root)
+    home.ensure()
+    with duckdb.connect(str(home.warehouse)) as con:
+        table = "intermediate.int_billing_deliveries_resolved"
+        for day in ("2026-01-02", "2026-01-07"):  # one early, one in a window from 01-05
+            row = f"from {table} where cast(charge_period_start as date) = '{day}' limit 1"
+            con.execute(f"insert into {table} select * {row}")  # a duplicate key
+            con.execute(f"insert into {table} select * replace (null as charge_key) {row}")
+    assert _key_test_failures(home, "2026-01-05 00:00:00") == {"unique": 1, "not_null": 1}
+    assert _key_test_failures(home, "2026-01-08 00:00:00") == {"unique": 0, "not_null": 0}
+    assert _key_test_failures(home, "1900-01-01 00:00:00") == {"unique": 2, "not_null": 2}

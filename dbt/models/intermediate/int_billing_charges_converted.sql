@@ -111,7 +111,10 @@ resource_clusters as (
                 ) is not null
                 then 'tag'
             when owned_assets.cluster is not null then 'register'
-        end as cluster_source
+        end as cluster_source,
+        -- Its tag cost_type, unless gpu (dbt/macros/shared_costs.sql): read here, once per
+        -- distinct tags, so the models that split shared costs do not parse every row's JSON.
+        {{ shared_cost_type('resource_keys.tags_text') }} as shared_cost_type
     from resource_keys
     cross join policies
     left join first_rule
@@ -125,7 +128,8 @@ with_cluster as (
     select
         charges.*,
         resource_clusters.cluster,
-        resource_clusters.cluster_source
+        resource_clusters.cluster_source,
+        resource_clusters.shared_cost_type
     from charges
     left join resource_clusters
         on

@@ -17,7 +17,7 @@
 with charges as not materialized (
     select * from {{ ref('int_billing_charges_converted') }}
     where
-        cluster is not null and {{ shared_cost_type('tags') }} is null
+        cluster is not null and shared_cost_type is null
         -- A charge that overlaps the window is spread whole, then only its hours in the
         -- window are kept: the floor remainder lands where a full build puts it.
         and (

@@ -12,7 +12,7 @@
 -- which stays exactly the unused GPU capacity of the pools (fct_idle_cost). Never dropped.
 with charges as (
     select * from {{ ref('int_billing_charges_converted') }}
-    where cluster is not null and {{ shared_cost_type('tags') }} is not null
+    where cluster is not null and shared_cost_type is not null
 ),
 
 allocations as (
@@ -24,7 +24,7 @@ charge_months as (
     select
         charge_key,
         cluster,
-        {{ shared_cost_type('tags') }} as shared_cost_type,
+        shared_cost_type,
         charge_period_start,
         charge_period_end,
         {{ to_units('effective_cost_usd') }} as cost_units,
@@ -97,6 +97,13 @@ job_costs as (
         dataset_version,
         sum(cost_units) as gpu_cost_units
     from allocations
+    -- Only the cluster-months that have a shared cost to split (none: nothing to sum).
+    where
+        exists (
+            select 1
+            from shared
+            where shared.cluster = allocations.cluster and shared.month = date_trunc('month', allocations.hour)
+        )
     -- A pod's labels may change within a month: each (job, attribution) is its own recipient.
     group by cluster, date_trunc('month', hour), job_key, job_id, activity, model_generation, dataset_version
 ),

@@ -79,7 +79,7 @@ opencost_lines as (
 
 shared_charges as (
     select * from {{ ref('int_billing_charges_converted') }}
-    where cluster is not null and {{ shared_cost_type('tags') }} is not null
+    where cluster is not null and shared_cost_type is not null
 ),
 
 shared_distributed as (
@@ -491,10 +491,10 @@ shared_cost_conservation as (
     from (
         select
             cluster,
-            {{ shared_cost_type('tags') }} as shared_cost_type,
+            shared_cost_type,
             sum(effective_cost_usd) as cost
         from shared_charges
-        group by cluster, {{ shared_cost_type('tags') }}
+        group by cluster, shared_cost_type
     ) as billed
     left join (
         select
