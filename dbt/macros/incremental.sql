@@ -51,13 +51,12 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Data tests on charge_key (staging, int_billing_deliveries_resolved, fct_billing_charge) take
-    `where: charge_period_start >= <refresh window start>` (spelled out in the YAML: a test's
-    config cannot call a project macro). On an incremental build they check only the refresh
-    window, every row the build can add or change; on a full build, all rows. That is sound
-    because the key embeds the source file's sha256: rows outside the window were checked by
-    the build that wrote them, and a new row, from a file never ingested before, cannot share a
-    key with them. -#}
+{#- Data tests on charge_key (staging, int_billing_deliveries_resolved, fct_billing_charge) are
+    unique_in_refresh_window / not_null_in_refresh_window (dbt/tests/generic): on an incremental
+    build they check only the refresh window, every row the build can add or change; on a full
+    build, all rows. That is sound because the key embeds the source file's sha256: rows
+    outside the window were checked by the build that wrote them, and a new row, from a file
+    never ingested before, cannot share a key with them. -#}
 
 {#- The loaded FOCUS files whose rows `relation` (keyed by _source_sha256) does not have yet,
     as a list of string literals for `_source_sha256 in (...)`; `null` when there are none (an

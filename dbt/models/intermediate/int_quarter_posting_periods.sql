@@ -21,48 +21,8 @@ charge_quarters as (
     select quarter from closed
 ),
 
-indexed as (
-    select
-        quarter,
-        cast(left(quarter, 4) as integer) * 4 + cast(right(quarter, 1) as integer) - 1 as quarter_index
-    from charge_quarters
-),
-
--- Candidates from the quarter itself up to one past as many quarters as are closed: the first
--- that is not closed is always among them.
-candidates as (
-    select
-        indexed.quarter,
-        indexed.quarter_index,
-        candidate.candidate_index
-    from indexed
-    cross join
-        lateral (
-            select unnest(range(
-                indexed.quarter_index, indexed.quarter_index + (select count(*) from closed) + 1
-            )) as candidate_index
-        ) as candidate
-),
-
-first_open as (
-    select
-        candidates.quarter,
-        min(candidates.candidate_index) as posting_index
-    from candidates
-    left join closed on candidates.candidate_index = closed.quarter_index
-    where closed.quarter is null
-    group by candidates.quarter
-),
-
 final as (
-    select
-        first_open.quarter,
-        cast(first_open.posting_index // 4 as varchar) || 'Q'
-        || cast(first_open.posting_index % 4 + 1 as varchar) as posting_period,
-        closed.quarter is not null as is_closed,
-        closed.closed_at
-    from first_open
-    left join closed on first_open.quarter = closed.quarter
+    {{ quarter_posting_periods('charge_quarters', 'closed') }}
 )
 
 select * from final

@@ -16,8 +16,23 @@ files as (
     select * from {{ ref('stg_ingest__files') }}
 ),
 
+closed as (
+    select * from {{ ref('stg_periods__closed_periods') }}
+),
+
+-- Read from the table again, not from `charges`: a second reader of that CTE would make DuckDB
+-- materialise every charge, all columns.
+charge_quarters as (
+    select distinct charge_quarter as quarter
+    from {{ ref('int_billing_charges_converted') }}
+    where {{ in_refresh_window('charge_period_start') }}
+),
+
+-- The posting period of the window's quarters, from the closed quarters alone (as
+-- int_quarter_posting_periods does for every quarter): the mart does not wait for the spend
+-- ledger, and builds beside the allocation models.
 posting as (
-    select * from {{ ref('int_quarter_posting_periods') }}
+    {{ quarter_posting_periods('charge_quarters', 'closed') }}
 ),
 
 -- A row posts to its charge quarter unless that quarter was closed before the row's file was
