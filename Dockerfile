@@ -38,9 +38,12 @@ RUN useradd --uid "${AIRFLOW_UID}" --gid 0 --create-home --home-dir /home/airflo
 WORKDIR /opt/llmledger/project
 
 # Dependencies first (their own layer: rebuilt only when a lock file changes).
+# --compile-bytecode: uv writes no .pyc by default and PYTHONDONTWRITEBYTECODE (above) stops
+# Python writing them, so without it every task would compile Airflow, dbt and GX from source.
 COPY requirements.lock requirements-deploy.lock ./
 RUN python -m pip install --quiet "uv==${UV_VERSION}" \
-    && uv pip install --system --no-cache -r requirements.lock -r requirements-deploy.lock
+    && uv pip install --system --no-cache --compile-bytecode \
+        -r requirements.lock -r requirements-deploy.lock
 
 # Then the project, installed exactly as `make install` does: no dependency resolution
 # (--no-deps: everything came from the lock), editable so the compose bind mounts take effect.

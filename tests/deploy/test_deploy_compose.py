@@ -266,6 +266,8 @@ def test_image_installs_the_lock_as_the_makefile_does(dockerfile):
     deps, project = (shlex.split(part) for part in installs)
     assert "-r" in deps and deps[deps.index("-r") + 1] == "requirements.lock"
     assert deps.count("-r") == 2 and "requirements-deploy.lock" in deps
+    # Byte-compiled as `make install` does: the image sets PYTHONDONTWRITEBYTECODE.
+    assert "--compile-bytecode" in deps and "--compile-bytecode" in makefile
     assert project[-3:] == ["--no-deps", "-e", "."]
     assert "COPY requirements.lock requirements-deploy.lock ./" in dockerfile
     # Only exact pins, as in requirements.lock.
