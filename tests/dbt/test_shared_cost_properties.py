@@ -58,7 +58,7 @@ def test_shared_cost_is_distributed_exactly(shared_sql, charges, jobs):
     con.execute("create schema warehouse.intermediate")
     con.execute(
         "create table warehouse.intermediate.int_billing_charges_converted (charge_key varchar, "
-        "cluster varchar, tags varchar, charge_period_start timestamp, "
+        "cluster varchar, tags varchar, shared_cost_type varchar, charge_period_start timestamp, "
         "charge_period_end timestamp, effective_cost_usd decimal(38, 10))"
     )
     con.execute(
@@ -70,11 +70,13 @@ def test_shared_cost_is_distributed_exactly(shared_sql, charges, jobs):
         begin = START + timedelta(seconds=start)
         con.execute(
             "insert into warehouse.intermediate.int_billing_charges_converted values "
-            "(?, ?, ?, ?, ?, ?)",
+            "(?, ?, ?, ?, ?, ?, ?)",
             [
                 f"s:{index}",
                 f"c{cluster}",
                 json.dumps({"cluster": f"c{cluster}", "cost_type": kind}),
+                # As int_billing_charges_converted reads it from the tags: gpu is no shared type.
+                None if kind == "gpu" else kind,
                 begin,
                 begin + timedelta(seconds=duration),
                 Decimal(units) / UNIT,
