@@ -5,23 +5,23 @@
   billing period, earlier records of a re-logged job), minus a lookback of whole days. It
   passes that hour in the environment variable LLMLEDGER_REFRESH_FROM (the var
   llmledger_refresh_from, when given, wins). Not a var: dbt re-parses the whole project when a
-  var changes, and the window changes every night. Nothing reads it at parse time either (the
-  models behind is_incremental(), the charge_key tests in their body: dbt/tests/generic), so a
-  new window re-parses no file. A model deletes its rows from that hour
+  var changes, and the window changes every night. Nothing reads it at parse time either
+  (refresh_from() reads it only when dbt runs the SQL), so a new window re-parses no file.
+  A model deletes its rows from that hour
   on (pre-hook) and inserts them recomputed from its full upstream tables, so the rows it keeps
   are exactly those no new input can change. Without either the window is everything: a bare
   `dbt build` on an existing warehouse is slow but still right. `dbt build --full-refresh`
   rebuilds every table from scratch.
 #}
 
+{#- The window's start. Read only when dbt runs the SQL (null while parsing): a file that
+    read it at parse time would be re-parsed whenever the window moves, that is every night. -#}
 {% macro refresh_from() -%}
+    {%- if execute -%}
     cast('{{ var("llmledger_refresh_from", env_var("LLMLEDGER_REFRESH_FROM", "1900-01-01 00:00:00")) }}' as timestamp)
-{%- endmacro %}
-
-{#- The window's start in SQL that dbt renders only when it runs it (a data test's body), so
-    the files that use it are not re-parsed when the window moves: null while parsing. -#}
-{% macro refresh_from_at_run_time() -%}
-    {%- if execute -%}{{ refresh_from() }}{%- else -%}cast(null as timestamp){%- endif -%}
+    {%- else -%}
+    cast(null as timestamp)
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Pre-hook of an incremental model: drop the rows of the refresh window. -#}

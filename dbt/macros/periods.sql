@@ -7,11 +7,16 @@
   It depends on the closed quarters only, so a model can post its own quarters without waiting
   for the spend ledger (fct_billing_charge).
 -#}
+{#- A quarter 'YYYYQn' as a count of quarters since year 0 (consecutive quarters differ by 1). -#}
+{% macro quarter_index(quarter) -%}
+    cast(left({{ quarter }}, 4) as integer) * 4 + cast(right({{ quarter }}, 1) as integer) - 1
+{%- endmacro %}
+
 {% macro quarter_posting_periods(quarters, closed) -%}
     with indexed as (
         select
             quarter,
-            cast(left(quarter, 4) as integer) * 4 + cast(right(quarter, 1) as integer) - 1 as quarter_index
+            {{ quarter_index('quarter') }} as quarter_index
         from {{ quarters }}
     ),
 

@@ -83,8 +83,9 @@ def test_a_night_after_a_full_build_equals_a_full_refresh(built: Home):
 
 def _assert_the_night_skipped_only_what_cannot_change(home: Home, window: str) -> None:
     """The night re-parsed nothing (the window is an environment variable, not a var, and only
-    SQL that dbt renders when it runs it reads it), ran only what is downstream of a raw source with new rows (billing, sacct, the
-    ingest log, the quarantine: no invoice came, so the annotation models kept their rows),
+    SQL that dbt renders when it runs it reads it), ran only what is downstream of a raw source
+    with new rows (billing, sacct, the ingest log, the quarantine: no invoice came, so the
+    annotation models kept their rows),
     skipped the views, the seed and the unit tests (same project and config as the last build),
     yet ran every data test downstream, those on views too, with the charge_key tests on the
     window."""

@@ -7,7 +7,7 @@ renamed as (
         quarter,
         closed_at,
         closed_by,
-        cast(left(quarter, 4) as integer) * 4 + cast(right(quarter, 1) as integer) - 1 as quarter_index
+        {{ quarter_index('quarter') }} as quarter_index
     from source
 )
 
