@@ -1230,70 +1230,74 @@ def _read_vendor_mappings(config_dir: Path, issues: _Issues) -> dict[str, Any]:
     return mappings
 
 
-_ARROW_TYPES = {
-    "str": "string",
-    "regex": "string",
-    "int": "int64",
-    "decimal": "decimal",
-    "date": "date32",
+# The type each kind of config value is staged as (DuckDB SQL; Parquet reads them back as
+# DECIMAL(38,10), DATE, BIGINT and VARCHAR).
+_STAGED_TYPES = {
+    "str": "varchar",
+    "regex": "varchar",
+    "int": "bigint",
+    "decimal": "decimal(38, 10)",
+    "date": "date",
 }
 
 
-def arrow_schema(table: str) -> Any:
-    """The pyarrow schema of a staged table (``policies`` or a key of :data:`TABLES`)."""
-    import pyarrow as pa
-
-    def arrow_type(kind: str) -> Any:
-        name = _ARROW_TYPES[kind]
-        return pa.decimal128(38, 10) if name == "decimal" else getattr(pa, name)()
-
+def staged_columns(table: str) -> list[tuple[str, str]]:
+    """(column, DuckDB type) of a staged table (``policies`` or a key of :data:`TABLES`)."""
     if table == "policies":
-        return pa.schema(
-            [
-                pa.field(
-                    f.name,
-                    arrow_type(
-                        "decimal"
-                        if f.name in DECIMAL_POLICIES
-                        else "int"
-                        if f.name in INT_POLICIES
-                        else "str"
-                    ),
-                )
-                for f in fields(Policies)
-            ]
-        )
+        return [
+            (
+                f.name,
+                _STAGED_TYPES[
+                    "decimal"
+                    if f.name in DECIMAL_POLICIES
+                    else "int"
+                    if f.name in INT_POLICIES
+                    else "str"
+                ],
+            )
+            for f in fields(Policies)
+        ]
     spec = TABLES[table]
-    return pa.schema(
-        [pa.field(c.name, arrow_type("str" if c.choices else c.kind)) for c in spec.columns]
-    )
+    return [(c.name, _STAGED_TYPES["str" if c.choices else c.kind]) for c in spec.columns]
 
 
 def stage(home: Home | str | os.PathLike[str]) -> Config:
     """Load and validate the config, then write each table to ``staged/config/<name>.parquet``.
 
-    Types are explicit (DECIMAL(38,10), date32, int64, string), so an empty table still has its
-    columns for dbt. Each file is written to a temporary name and renamed into place.
+    Types are explicit (:func:`staged_columns`), so an empty table still has its columns for
+    dbt. DuckDB writes the files (pyarrow would import pandas, a third of a second before every
+    build). Each file is written to a temporary name and renamed into place.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import duckdb
 
     home = home if isinstance(home, Home) else Home.resolve(home)
     config = load_config(home)
     home.staged_config.mkdir(parents=True, exist_ok=True)
     payloads = {"policies": [config.policies], **{name: config.table(name) for name in TABLES}}
-    for name, rows in payloads.items():
-        schema = arrow_schema(name)
-        columns = {f.name: [getattr(row, f.name) for row in rows] for f in schema}
-        _atomic_write(
-            home.staged_config / f"{name}.parquet",
-            lambda tmp, s=schema, c=columns: pq.write_table(pa.table(c, schema=s), tmp),
-        )
+    with duckdb.connect() as con:
+        for name, rows in payloads.items():
+            columns = staged_columns(name)
+            # One list per column, unnested side by side: one statement, whatever the rows.
+            select = ", ".join(
+                f'unnest(?::{kind}[]) as "{column}"' for column, kind in columns
+            )
+            values = [[getattr(row, column) for row in rows] for column, _ in columns]
+            _atomic_write(
+                home.staged_config / f"{name}.parquet",
+                lambda tmp, q=select, v=values: con.execute(
+                    f"copy (select {q}) to '{_sql_text(tmp)}' (format parquet)", v
+                ),
+            )
     # Closed quarters are staged beside the config: dbt reads both on every build.
     from llmledger import periods
 
     periods.stage(home)
     return config
+
+
+def _sql_text(path: Path) -> str:
+    """A path inside a SQL string literal."""
+    return str(path).replace("'", "''")
 
 
 def _atomic_write(path: Path, write: Any) -> None:

@@ -121,14 +121,46 @@ def test_stage_writes_typed_parquet(home):
     assert not list(home.staged_config.glob("*.tmp"))
 
 
+STAGED_ARROW_TYPES = {
+    "varchar": pa.string(),
+    "bigint": pa.int64(),
+    "decimal(38, 10)": pa.decimal128(38, 10),
+    "date": pa.date32(),
+}
+
+
 def test_stage_empty_tables_keep_their_columns(home):
     config.write_empty(home)
     config.stage(home)
-    for name, table in config.TABLES.items():
+    for name, table in [*config.TABLES.items(), ("policies", None)]:
         staged = pq.read_table(home.staged_config / f"{name}.parquet")
-        assert staged.num_rows == len(config.DEFAULT_ROWS.get(name, []))
-        assert tuple(staged.column_names) == table.column_names
-        assert staged.schema == config.arrow_schema(name)
+        if table is not None:
+            assert staged.num_rows == len(config.DEFAULT_ROWS.get(name, []))
+            assert tuple(staged.column_names) == table.column_names
+        assert staged.schema == pa.schema(
+            [(column, STAGED_ARROW_TYPES[kind]) for column, kind in config.staged_columns(name)]
+        )
+
+
+def test_stage_keeps_text_that_looks_like_sql(home):
+    """Values travel as parameters, never inside the SQL: quotes and semicolons stay text."""
+    config.write_empty(home)
+    (home.config / "model_generations.csv").write_text(
+        "model_generation,display_name,efficiency_multiplier,target_share,parameters\n"
+        "gen01,\"it's; drop table x; --\",5,,1000\n",
+        encoding="utf-8",
+    )
+    config.stage(home)
+    staged = pq.read_table(home.staged_config / "model_generations.parquet").to_pylist()
+    assert staged == [
+        {
+            "model_generation": "gen01",
+            "display_name": "it's; drop table x; --",
+            "efficiency_multiplier": Decimal("5"),
+            "target_share": Decimal("0.8"),  # empty: policies.target_share
+            "parameters": 1000,
+        }
+    ]
 
 
 def test_write_empty_never_overwrites(home):
