@@ -97,7 +97,38 @@
 {% macro slurm_jobs_in_refresh_window() -%}
     select distinct {{ slurm_job_ref('cluster', 'job_id') }}
     from {{ ref('stg_slurm__jobs') }}
-    where coalesce(least(start_time, submit_time) >= {{ refresh_from() }}, true)
+    where {{ slurm_record_in_refresh_window() }}
+{%- endmacro %}
+
+{#- A Slurm record in the refresh window: started or submitted in it, or without either time. -#}
+{% macro slurm_record_in_refresh_window() -%}
+    coalesce(least(start_time, submit_time) >= {{ refresh_from() }}, true)
+{%- endmacro %}
+
+{#- A filter on job_id alone that keeps every job of slurm_jobs_in_refresh_window (and maybe
+    more): job ids between the least and the greatest of those jobs' ids, as literals. It
+    prunes nothing a query needs, yet DuckDB pushes it below the window functions of
+    stg_slurm__jobs (job_id is in each of their partitions, so whole partitions go or stay)
+    into the Parquet scan, whose row-group statistics skip the records of older jobs: a night
+    ranks the records of its own jobs instead of a year of them (0.7 s at the `large` scale
+    point). Slurm numbers jobs in order, so the range is narrow; where ids are not ordered in
+    time it prunes less, never wrongly. `false` when the window has no job, `true` while
+    parsing. -#}
+{% macro slurm_job_ids_around_refresh_window() -%}
+    {%- if execute -%}
+        {%- set found = run_query(
+            "select min(job_id), max(job_id) from " ~ ref('stg_slurm__jobs')
+            ~ " where " ~ slurm_record_in_refresh_window()
+        ) -%}
+        {%- set least, greatest = found.rows[0][0], found.rows[0][1] -%}
+        {%- if least is none -%}
+            false
+        {%- else -%}
+            job_id between '{{ least | replace("'", "''") }}' and '{{ greatest | replace("'", "''") }}'
+        {%- endif -%}
+    {%- else -%}
+        true
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Pre-hook of int_jobs_tagged: drop the jobs the night re-tags, and every pod row. -#}

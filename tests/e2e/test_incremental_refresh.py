@@ -217,6 +217,45 @@ def test_a_job_logged_again_is_retagged_from_all_its_records(built: Home):
         assert nightly[name] == full[name], f"{name} differs after the re-logged job"
 
 
+LEADING_ZEROS = (
+    "JobID|JobName|Partition|Account|User|WCKey|Comment|Cluster|State|Submit|Start|End|Elapsed|"
+    "AllocTRES\n"
+    "0042|sel-gen03|eval|evaluation|u12||activity=data.selection;model_generation=gen03|"
+    "cloud-a|COMPLETED|2026-01-07T10:00:00|2026-01-07T10:00:00|2026-01-07T12:00:00|0-02:00:00|"
+    "billing=20,cpu=60,gres/gpu=8,mem=600G,node=1\n"
+)
+
+
+def test_a_night_retags_its_jobs_whatever_their_ids(built: Home):
+    """The night ranks the records of its own jobs only, through a job-id range around them
+    that DuckDB pushes into the scan. The range is of text: a new job 0042 is its least end
+    (before 1000000 and the rest), and neither it nor any other job of the window is lost."""
+    home = built
+    warehouse.dbt_build(home, echo=False)
+    path = home.landing / "pipeline" / "sacct_leading_zeros.txt"
+    path.write_text(LEADING_ZEROS, encoding="utf-8")
+    ingest.ingest_paths(home, [path])
+    assert warehouse.dbt_build(home, echo=False).startswith("incremental from 2026-01-05 00:00")
+
+    def jobs() -> list[tuple]:
+        with warehouse.connect_readonly(home) as con:
+            return con.execute(
+                "select * from intermediate.int_jobs_tagged order by all"
+            ).fetchall()
+
+    nightly_jobs = jobs()
+    with warehouse.connect_readonly(home) as con:
+        assert con.execute(
+            "select job_key, activity from intermediate.int_jobs_tagged where job_id = '0042'"
+        ).fetchall() == [("cloud-a/0042", "data.selection")]
+    nightly = _marts(home)
+    warehouse.dbt_build(home, echo=False, full_refresh=True)
+    assert nightly_jobs == jobs()
+    full = _marts(home)
+    for name in full:
+        assert nightly[name] == full[name], f"{name} differs after the job with leading zeros"
+
+
 def test_changed_config_means_a_full_refresh(built: Home):
     home = built
     warehouse.dbt_build(home, echo=False)

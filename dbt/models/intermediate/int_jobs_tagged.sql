@@ -30,6 +30,7 @@ with jobs as (
     where
         is_latest_record
         {% if is_incremental() -%}
+            and {{ slurm_job_ids_around_refresh_window() }}
             and {{ slurm_job_ref('cluster', 'job_id') }} in ({{ slurm_jobs_in_refresh_window() }})
         {%- endif %}
 ),
