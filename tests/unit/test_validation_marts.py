@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -218,3 +219,20 @@ def test_great_expectations_warms_up_once_in_the_background():
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "ExpectColumnValuesToNotBeNull"
+
+
+def test_batches_are_not_fingerprinted_and_still_checked():
+    """GX would hash every cell of a batch for metadata nothing reads (half the mart checks at
+    the `large` scale point): the context skips it, and a check still flags its rows."""
+    import pandas as pd
+
+    from llmledger import validation
+
+    gxe = validation.expectations()
+    frame = pd.DataFrame({"cost": [Decimal("1.5"), None, Decimal("2")]}, dtype=object)
+    batch = validation._batch_definition().get_batch(batch_parameters={"dataframe": frame})
+    assert "pandas_data_fingerprint" not in batch.batch_markers
+    flagged = validation.unexpected_indexes(
+        "fingerprint", frame, [gxe.ExpectColumnValuesToNotBeNull(column="cost")]
+    )
+    assert flagged == [[1]]
