@@ -29,6 +29,7 @@ from llmledger.warehouse import (  # noqa: F401 - the DAG reads the dbt facts fr
     BuildFailed,
     dbt_env,
     dbt_executable,
+    run_dbt,
 )
 
 DAG_ID = "llmledger_nightly"
@@ -65,16 +66,7 @@ def write_dbt_manifest(home: Home) -> Path:
     parses the DAG and again whenever the dbt project changes.
     """
     target = dbt_manifest_path(home).parent
-    cmd = [
-        dbt_executable(),
-        "parse",
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(target),
-    ]
-    env = {**os.environ, **dbt_env(home)}
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    proc = run_dbt(home, ["parse"], target=target)
     if proc.returncode != 0:
         raise BuildFailed(f"dbt parse failed (exit {proc.returncode}):\n{proc.stdout[-4000:]}")
     return target / "manifest.json"

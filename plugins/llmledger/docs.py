@@ -11,15 +11,13 @@ Usage: ``python -m llmledger.docs [--home DIR] [--out DIR]``
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from llmledger.paths import Home
-from llmledger.warehouse import DBT_PROJECT_DIR, dbt_env, dbt_executable
+from llmledger.warehouse import run_dbt
 
 
 def generate_docs(home: Home, out: Path) -> Path:
@@ -33,17 +31,13 @@ def generate_docs(home: Home, out: Path) -> Path:
             # No warehouse yet: document the project from an empty, valid home.
             home = Home(Path(tmp) / "home").ensure()
             config.stage(home)
-        env = {**os.environ, **dbt_env(home), "DBT_TARGET_PATH": str(Path(tmp) / "target")}
-        cmd = [
-            dbt_executable(),
-            "docs",
-            "generate",
+        proc = run_dbt(
+            home,
+            ["docs", "generate"],
             "--static",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
             *([] if has_warehouse else ["--empty-catalog"]),
-        ]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+            target=Path(tmp) / "target",
+        )
         if proc.returncode != 0:
             raise RuntimeError(
                 f"dbt docs generate failed:\n{proc.stdout[-4000:]}{proc.stderr[-2000:]}"

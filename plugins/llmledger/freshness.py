@@ -17,8 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,7 +231,7 @@ def check_freshness(home: Home) -> FreshnessResult:
     ``llmledger.config.ConfigError`` for an invalid ``config/freshness.yaml`` and
     ``llmledger.warehouse.BuildFailed`` if dbt produced no result at all.
     """
-    from llmledger.warehouse import DBT_PROJECT_DIR, BuildFailed, dbt_env, dbt_executable
+    from llmledger.warehouse import BuildFailed, run_dbt
 
     thresholds = {k: t for k, t in load_thresholds(home).items() if t.enabled}
     if not thresholds:
@@ -244,22 +242,15 @@ def check_freshness(home: Home) -> FreshnessResult:
     results_file = target / "sources.json"
     results_file.unlink(missing_ok=True)
     dbt_vars = {"llmledger_freshness": {k: t.dbt_vars() for k, t in thresholds.items()}}
-    cmd = [
-        dbt_executable(),
-        "source",
-        "freshness",
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(target),
+    proc = run_dbt(
+        home,
+        ["source", "freshness"],
         "--vars",
         json.dumps(dbt_vars),
         "--select",
         *(f"source:raw.{kind}" for kind in thresholds),
-    ]
-    env = {**os.environ, **dbt_env(home)}
-    env.pop("DBT_TARGET_PATH", None)
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        target=target,
+    )
     if not results_file.exists():
         raise BuildFailed(
             f"dbt source freshness produced no result (exit {proc.returncode}):\n"

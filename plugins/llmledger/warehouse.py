@@ -59,6 +59,43 @@ def dbt_env(home: Home) -> dict[str, str]:
     }
 
 
+def dbt_command(
+    home: Home,
+    command: Sequence[str],
+    *options: str,
+    target: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> tuple[list[str], dict[str, str]]:
+    """``dbt <command> <options>`` against ``home``: its command line and its environment.
+
+    The environment is this process's, plus :func:`dbt_env` and the DuckDB limits of
+    ``config/warehouse.yaml`` (:func:`llmledger.engine.env`: memory, threads and temp folder
+    hold for every dbt run, builds, freshness checks, parses and docs alike), plus
+    ``extra_env``. ``target`` is a target folder of its own instead of the home's
+    ``dbt_target`` (a run whose parse differs would otherwise spoil the build's partial parse).
+    """
+    from llmledger import engine
+
+    cmd = [dbt_executable(), *command, "--project-dir", str(DBT_PROJECT_DIR), *options]
+    env = {**os.environ, **dbt_env(home), **engine.env(home), **(extra_env or {})}
+    if target is not None:
+        env["DBT_TARGET_PATH"] = str(target)
+    return cmd, env
+
+
+def run_dbt(
+    home: Home,
+    command: Sequence[str],
+    *options: str,
+    target: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run :func:`dbt_command` to its end; its output is captured, its exit code not checked."""
+    cmd, env = dbt_command(home, command, *options, target=target, extra_env=extra_env)
+    log.info("running %s", " ".join(cmd))
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+
+
 def dbt_executable() -> str:
     """The dbt installed with this Python: beside it (a venv), else in its user site
     (``PYTHONUSERBASE``, how docker-compose installs it), else the one on PATH."""
@@ -106,12 +143,9 @@ def dbt_build(
         log.info("dbt build: %s", plan.describe())
         extra = plan.dbt_args()
         window = plan.dbt_env()
-    cmd = [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR), *extra]
-    from llmledger import engine
-
-    # DuckDB limits of config/warehouse.yaml (read here, not in dbt_env: the DAG calls that at
-    # parse time, where no file may be read; its dbt tasks use the profile's defaults).
-    env = {**os.environ, **dbt_env(home), **engine.env(home), **window}
+    # DuckDB limits of config/warehouse.yaml come with dbt_command, not dbt_env: the DAG calls
+    # that at parse time, where no file may be read (its dbt tasks use the profile's defaults).
+    cmd, env = dbt_command(home, ["build"], *extra, extra_env=window)
     log.info("running %s", " ".join(cmd))
     with subprocess.Popen(
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

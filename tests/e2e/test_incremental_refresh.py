@@ -14,16 +14,14 @@ that period's first charge.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from datetime import datetime
 from decimal import Decimal
 
 import duckdb
 import pytest
 
-from llmledger import engine, incremental, ingest, warehouse
+from llmledger import incremental, ingest, warehouse
 from llmledger.demo import scale
 from llmledger.paths import Home
 
@@ -272,15 +270,13 @@ def test_changed_config_means_a_full_refresh(built: Home):
 def _key_test_failures(home: Home, refresh_from: str) -> dict[str, int]:
     """Run the charge_key tests of int_billing_deliveries_resolved with this window: failures
     by test (dbt's count of offending rows or keys)."""
-    env = {
-        **os.environ,
-        **warehouse.dbt_env(home),
-        **engine.env(home),
-        incremental.REFRESH_ENV: refresh_from,
-    }
-    cmd = [warehouse.dbt_executable(), "test", "--project-dir", str(warehouse.DBT_PROJECT_DIR)]
-    cmd += ["--select", "int_billing_deliveries_resolved,test_name:*_in_refresh_window"]
-    subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    warehouse.run_dbt(
+        home,
+        ["test"],
+        "--select",
+        "int_billing_deliveries_resolved,test_name:*_in_refresh_window",
+        extra_env={incremental.REFRESH_ENV: refresh_from},
+    )
     results = json.loads((home.root / "dbt_target" / "run_results.json").read_text())["results"]
     return {r["unique_id"].split(".")[2].split("_in_")[0]: r["failures"] for r in results}
 
