@@ -2,12 +2,12 @@
 and the plan are made (so GX's warm-up does not compete with them for the interpreter)."""
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from fake_dbt import install as install_fake_dbt
 from llmledger import warehouse
 from llmledger.paths import Home
 
@@ -29,12 +29,7 @@ print("Done. PASS=1")
 
 @pytest.fixture
 def fake_dbt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    script = tmp_path / "fake_dbt.py"
-    script.write_text(FAKE_DBT)
-    launcher = tmp_path / "dbt"
-    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {script} "$@"\n')
-    launcher.chmod(0o755)
-    monkeypatch.setattr(warehouse, "dbt_executable", lambda: str(launcher))
+    install_fake_dbt(tmp_path, monkeypatch, FAKE_DBT)
     monkeypatch.setenv("FAKE_DBT_DIR", str(tmp_path))
     return tmp_path
 

@@ -2,11 +2,11 @@
 (``config/warehouse.yaml``) hold for parses, docs and freshness checks as for builds."""
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
+from fake_dbt import install as install_fake_dbt
 from llmledger import airflow_runner, docs, warehouse
 from llmledger.paths import Home
 
@@ -28,12 +28,7 @@ with open(os.environ["FAKE_DBT_OUT"], "a") as out:
 
 @pytest.fixture
 def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    script = tmp_path / "fake_dbt.py"
-    script.write_text(FAKE_DBT)
-    launcher = tmp_path / "dbt"
-    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {script} "$@"\n')
-    launcher.chmod(0o755)
-    monkeypatch.setattr(warehouse, "dbt_executable", lambda: str(launcher))
+    install_fake_dbt(tmp_path, monkeypatch, FAKE_DBT)
     out = tmp_path / "runs.jsonl"
     monkeypatch.setenv("FAKE_DBT_OUT", str(out))
     return out
