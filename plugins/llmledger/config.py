@@ -1270,6 +1270,8 @@ def stage(home: Home | str | os.PathLike[str]) -> Config:
     """
     import duckdb
 
+    from llmledger.engine import sql_string
+
     home = home if isinstance(home, Home) else Home.resolve(home)
     config = load_config(home)
     home.staged_config.mkdir(parents=True, exist_ok=True)
@@ -1278,14 +1280,12 @@ def stage(home: Home | str | os.PathLike[str]) -> Config:
         for name, rows in payloads.items():
             columns = staged_columns(name)
             # One list per column, unnested side by side: one statement, whatever the rows.
-            select = ", ".join(
-                f'unnest(?::{kind}[]) as "{column}"' for column, kind in columns
-            )
+            select = ", ".join(f'unnest(?::{kind}[]) as "{column}"' for column, kind in columns)
             values = [[getattr(row, column) for row in rows] for column, _ in columns]
             _atomic_write(
                 home.staged_config / f"{name}.parquet",
                 lambda tmp, q=select, v=values: con.execute(
-                    f"copy (select {q}) to '{_sql_text(tmp)}' (format parquet)", v
+                    f"copy (select {q}) to {sql_string(tmp)} (format parquet)", v
                 ),
             )
     # Closed quarters are staged beside the config: dbt reads both on every build.
@@ -1293,11 +1293,6 @@ def stage(home: Home | str | os.PathLike[str]) -> Config:
 
     periods.stage(home)
     return config
-
-
-def _sql_text(path: Path) -> str:
-    """A path inside a SQL string literal."""
-    return str(path).replace("'", "''")
 
 
 def _atomic_write(path: Path, write: Any) -> None:

@@ -125,6 +125,12 @@ def _load(root: str, _state: tuple[int, int] | None) -> EngineSettings:
     )
 
 
+def sql_string(value: object) -> str:
+    """``value`` as a SQL string literal (quotes doubled): for what DuckDB takes only as a
+    literal, such as a COPY target or a file list, never for data (data goes as parameters)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def env(home: Home) -> dict[str, str]:
     """Environment variables ``dbt/profiles.yml`` reads the settings from."""
     settings = load(home)

@@ -150,7 +150,9 @@ def forget(home: Home) -> None:
 
 
 def _parquet_list(paths: list[Path]) -> str:
-    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+    from llmledger.engine import sql_string
+
+    return "[" + ", ".join(sql_string(p) for p in paths) + "]"
 
 
 def plan(home: Home, full: bool = False) -> RefreshPlan:

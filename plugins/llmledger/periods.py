@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from llmledger.engine import sql_string
 from llmledger.paths import Home
 
 MANIFEST = "manifest.json"
@@ -231,7 +232,9 @@ def stage(home: Home) -> None:
         ):
             target = folder / f"{name}.parquet"
             tmp = folder / f".{name}.parquet.tmp"
-            con.execute(f"copy (select * from {table} order by all) to '{tmp}' (format parquet)")
+            con.execute(
+                f"copy (select * from {table} order by all) to {sql_string(tmp)} (format parquet)"
+            )
             tmp.replace(target)
     finally:
         con.close()
@@ -323,7 +326,9 @@ def export_marts(home: Home, quarter: str, folder: Path) -> list[dict[str, Any]]
             path = folder / f"{table}.parquet"
             query = f'select {select_list} from main."{table}" {where} order by all'
             rows = con.execute(f"select count(*) from ({query})", params).fetchall()[0][0]
-            con.execute(f"copy ({query}) to '{path}' (format parquet, compression zstd)", params)
+            con.execute(
+                f"copy ({query}) to {sql_string(path)} (format parquet, compression zstd)", params
+            )
             entries.append(
                 {
                     "path": f"{folder.name}/{path.name}",

@@ -163,6 +163,15 @@ def test_stage_keeps_text_that_looks_like_sql(home):
     ]
 
 
+def test_stage_into_a_home_whose_path_has_a_quote(tmp_path):
+    """The staged files' paths go into DuckDB's COPY as literals: a quote is doubled."""
+    quoted = Home(tmp_path / "it's home").ensure()
+    config.write_empty(quoted)
+    config.stage(quoted)
+    assert pq.read_table(quoted.staged_config / "policies.parquet").num_rows == 1
+    assert (quoted.root / "staged" / "periods" / "closed_periods.parquet").exists()
+
+
 def test_write_empty_never_overwrites(home):
     write(home, VALID, policies="idle_policy: pro_rata\n")
     (home.config / "fx_rates.csv").unlink()

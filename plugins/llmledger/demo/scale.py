@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from llmledger import config as config_mod
+from llmledger.engine import sql_string
 from llmledger.paths import Home
 
 DEFAULT_SEED = 20260101
@@ -289,7 +290,9 @@ def _billing_sql(scale: Scale, seed: int, index: int, first: datetime, last: dat
 def _copy(con, sql: str, path: Path, delimiter: str = ",") -> None:  # type: ignore[no-untyped-def]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    con.execute(f"copy ({sql}) to '{tmp}' (format csv, header, delimiter '{delimiter}')")
+    con.execute(
+        f"copy ({sql}) to {sql_string(tmp)} (format csv, header, delimiter {sql_string(delimiter)})"
+    )
     tmp.replace(path)
 
 
