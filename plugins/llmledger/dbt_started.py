@@ -1,0 +1,51 @@
+"""A dbt started before its command is known (``llmledger.warehouse.dbt_build``).
+
+Run as a script by dbt's own Python (``python dbt_started.py <project dir>``), not imported:
+it imports nothing of llmledger. It imports dbt and reads the project's saved parse (``dbt
+parse``; with partial parsing and nothing changed that re-parses no file) while the caller
+stages the config and plans the build on the other core. Then it reads one JSON line from
+stdin, ``{"args": [...], "env": {...}}``: the dbt command line (without the ``dbt``) and the
+environment variables the plan adds (the refresh window). It runs that command on the parse
+it read, exits as the ``dbt`` command would (0 ok, 1 a model or test failed, 2 dbt could not
+run), and exits 0 doing nothing on an empty line or a closed stdin (the caller gave up).
+
+dbt writes to stdout exactly what the ``dbt`` command writes, so the caller reads failures the
+same way. If the early parse fails, the command parses again itself and reports the error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def main(argv: list[str]) -> int:
+    # Python put this script's folder first on the path: llmledger's modules (config, docs,
+    # report, ...) must not stand in for packages dbt imports.
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
+    from dbt.cli.main import dbtRunner
+
+    project_dir = argv[1]
+    parse = ["parse", "--project-dir", project_dir, "--quiet"]
+    sys.argv = ["dbt", *parse]  # dbt logs and records its command line from here
+    parsed = dbtRunner().invoke(parse)
+    manifest = parsed.result if parsed.success else None
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 0
+    request = json.loads(line)
+    os.environ.update(request.get("env") or {})
+    sys.argv = ["dbt", *request["args"]]
+    result = dbtRunner(manifest=manifest).invoke(list(request["args"]))
+    if result.success:
+        return 0
+    if result.exception is not None:
+        print(f"dbt could not run: {result.exception}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,160 @@
+"""``warehouse.dbt_build`` starts dbt before it knows the command (``StartedDbt``): dbt imports
+itself and reads its saved parse while the config is staged and the build planned, then runs
+the command it is handed, on that parse, with the plan's environment, and fails as dbt would.
+
+dbt here is a stand-in package first on ``PYTHONPATH``: the started script imports it as it
+would import dbt, and it records every invocation."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from llmledger import config, warehouse
+from llmledger.incremental import EVERYTHING
+from llmledger.paths import Home
+
+FAKE_DBT_MAIN = """\
+import json, os
+
+
+class Result:
+    def __init__(self, success, result=None, exception=None):
+        self.success, self.result, self.exception = success, result, exception
+
+
+class dbtRunner:
+    def __init__(self, manifest=None, callbacks=None):
+        self.manifest = manifest
+
+    def invoke(self, args):
+        seen = {"args": args, "manifest": self.manifest,
+                "window": os.environ.get("LLMLEDGER_REFRESH_FROM"),
+                "home": os.environ.get("LLMLEDGER_HOME")}
+        with open(os.environ["FAKE_DBT_OUT"], "a") as out:
+            out.write(json.dumps(seen) + "\\n")
+        if args[0] == "parse":
+            return Result(os.environ.get("FAKE_DBT_PARSE") != "fail", result="the saved parse")
+        mode = os.environ.get("FAKE_DBT_MODE", "ok")
+        if mode == "fail":
+            print("12:00:01  1 of 1 ERROR creating sql table model main.fct_x ... [ERROR in 0.1s]")
+            print("Done. PASS=0 WARN=0 ERROR=1 SKIP=0 TOTAL=1")
+            return Result(False)
+        if mode == "crash":
+            return Result(False, exception=RuntimeError("Could not find profile named 'x'"))
+        print("Done. PASS=1 WARN=0 ERROR=0 SKIP=0 TOTAL=1")
+        return Result(True)
+"""
+
+
+@pytest.fixture
+def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every dbt run of this test is the stand-in; returns the file its invocations go to."""
+    package = tmp_path / "site" / "dbt" / "cli"
+    package.mkdir(parents=True)
+    (package.parent / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "main.py").write_text(FAKE_DBT_MAIN)
+    launcher = tmp_path / "bin" / "dbt"
+    launcher.parent.mkdir()
+    launcher.write_text(f"#!{sys.executable}\n# a console script: never run here\n")
+    monkeypatch.setattr(warehouse, "dbt_executable", lambda: str(launcher))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "site"))
+    out = tmp_path / "runs.jsonl"
+    monkeypatch.setenv("FAKE_DBT_OUT", str(out))
+    return out
+
+
+def invocations(out: Path) -> list[dict]:
+    return [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+
+
+def test_dbt_runs_the_command_on_the_parse_it_read_while_the_config_was_staged(
+    runs: Path, tmp_path: Path
+) -> None:
+    home = Home.resolve(tmp_path / "home").ensure()
+    hooked: list[bool] = []
+
+    done = warehouse.dbt_build(
+        home, ["--select", "x"], echo=False, while_building=lambda: hooked.append(True)
+    )
+
+    assert done == "dbt build --select x"
+    assert hooked == [True]
+    parse, build = invocations(runs)
+    assert parse["args"] == ["parse", "--project-dir", str(warehouse.DBT_PROJECT_DIR), "--quiet"]
+    # The command is dbt's own command line, on the manifest the early parse returned, with
+    # the plan's window in the environment (a selection builds everything in its window).
+    assert build["args"] == [
+        "build",
+        "--project-dir",
+        str(warehouse.DBT_PROJECT_DIR),
+        "--select",
+        "x",
+    ]
+    assert build["manifest"] == "the saved parse"
+    assert build["window"] == EVERYTHING and parse["window"] is None
+    assert build["home"] == str(home.root)
+
+
+def test_a_failed_model_fails_the_build_with_dbts_own_lines(
+    runs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_DBT_MODE", "fail")
+    home = Home.resolve(tmp_path / "home").ensure()
+    with pytest.raises(warehouse.BuildFailed) as failed:
+        warehouse.dbt_build(home, ["--select", "x"], echo=False)
+    assert "exit 1" in str(failed.value)
+    assert "ERROR creating sql table model main.fct_x" in str(failed.value)
+
+
+def test_dbt_that_cannot_run_fails_the_build_saying_why(
+    runs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_DBT_MODE", "crash")
+    monkeypatch.setenv("FAKE_DBT_PARSE", "fail")
+    home = Home.resolve(tmp_path / "home").ensure()
+    with pytest.raises(warehouse.BuildFailed) as failed:
+        warehouse.dbt_build(home, ["--select", "x"], echo=False)
+    assert "exit 2" in str(failed.value)
+    assert "Could not find profile named 'x'" in str(failed.value)
+    # The early parse failed: the command parsed again itself (no manifest handed over).
+    assert invocations(runs)[-1]["manifest"] is None
+
+
+def test_when_the_config_fails_dbt_exits_without_running_anything(
+    runs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = Home.resolve(tmp_path / "home").ensure()
+    started: list[warehouse.StartedDbt] = []
+    start = warehouse.StartedDbt.start
+    monkeypatch.setattr(
+        warehouse.StartedDbt, "start", lambda h: started.append(start(h)) or started[-1]
+    )
+
+    def broken(_home: Home) -> None:
+        raise config.ConfigError(["config/policies.yaml: target_share: expected a number"])
+
+    monkeypatch.setattr(config, "stage", broken)
+    with pytest.raises(config.ConfigError, match="target_share"):
+        warehouse.dbt_build(home, ["--select", "x"], echo=False)
+    assert started[0].proc.returncode == 0
+    assert [run["args"][0] for run in invocations(runs)] == ["parse"]
+
+
+@pytest.mark.parametrize(
+    ("first_line", "python"),
+    [
+        ("#!{python}\n", True),
+        ("#!/bin/sh\n", False),  # a wrapper (the tests' stand-in dbt): run as a command
+        ("#!/usr/bin/env python3\n", False),
+        ("#!/no/such/python3\n", False),
+        ("import sys\n", False),
+    ],
+)
+def test_dbts_python_is_read_from_its_launcher(tmp_path: Path, first_line: str, python: bool):
+    launcher = tmp_path / "dbt"
+    launcher.write_text(first_line.format(python=sys.executable) + "print()\n")
+    assert warehouse.dbt_python(str(launcher)) == (sys.executable if python else None)
+    assert warehouse.dbt_python(str(tmp_path / "missing")) is None
