@@ -140,3 +140,39 @@
             or {{ slurm_job_ref('cluster', 'job_id') }} in ({{ slurm_jobs_in_refresh_window() }})
     {%- endif -%}
 {%- endmacro %}
+
+{#- The ingest log's files (raw/_ingest_log/, one Parquet file per ingested file), as a string
+    literal for read_blob / read_parquet: the glob of all of them, or the file `name`. -#}
+{% macro ingest_log_glob(name='*.parquet') -%}
+    '{{ (env_var("LLMLEDGER_HOME") ~ "/raw/_ingest_log/" ~ name) | replace("'", "''") }}'
+{%- endmacro %}
+
+{#- The ingest-log files stg_ingest__files (`relation`) has not read as they are now (path,
+    modification time and size), each as ", '<path>'" to follow a first list item; empty when
+    there are none. Constant literals: DuckDB opens only those files. -#}
+{% macro ingest_log_files_unread(relation) -%}
+    {%- if execute -%}
+        {%- set found = run_query(
+            "select f.filename from read_blob(" ~ ingest_log_glob() ~ ") as f"
+            ~ " where f.filename not like '%/_schema.parquet' and not exists ("
+            ~ " select 1 from " ~ relation ~ " as t where t._log_file = f.filename"
+            ~ " and t._log_modified_at = f.last_modified and t._log_bytes = f.size) order by 1"
+        ) -%}
+        {%- for path in found.columns[0].values() -%}
+            , '{{ path | replace("'", "''") }}'
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of stg_ingest__files: drop the rows whose log file is gone or was rewritten
+    (ingest_log_files_unread reads the rewritten ones again). -#}
+{% macro delete_ingest_log_rows_not_current() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} as t where not exists (
+            select 1 from read_blob({{ ingest_log_glob() }}) as f
+            where f.filename = t._log_file
+                and f.last_modified = t._log_modified_at
+                and f.size = t._log_bytes
+        )
+    {%- endif -%}
+{%- endmacro %}

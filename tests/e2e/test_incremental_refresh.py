@@ -14,6 +14,7 @@ that period's first charge.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import datetime
 from decimal import Decimal
@@ -24,6 +25,19 @@ import pytest
 from llmledger import incremental, ingest, warehouse
 from llmledger.demo import scale
 from llmledger.paths import Home
+
+
+def _ingest_log_files_read(home: Home) -> set[str]:
+    """The ingest-log files the last build's stg_ingest__files read (its compiled SQL)."""
+    sql = home.root / "dbt_target" / "compiled" / "llmledger" / "models" / "staging"
+    text = (sql / "stg_ingest__files.sql").read_text()
+    return set(re.findall(r"'([^']*/_ingest_log/[0-9a-f]{64}\.parquet)'", text))
+
+
+def _ingest_log(home: Home) -> list[tuple[str, str]]:
+    with warehouse.connect_readonly(home) as con:
+        sql = "select source_sha256, status from staging.stg_ingest__files order by all"
+        return con.execute(sql).fetchall()
 
 
 def _marts(home: Home) -> dict[str, list[tuple]]:
@@ -64,6 +78,10 @@ def test_a_night_after_a_full_build_equals_a_full_refresh(built: Home):
     assert plan.refresh_from == datetime(2026, 1, 5)
     assert warehouse.dbt_build(home, echo=False).startswith("incremental from 2026-01-05 00:00")
     _assert_the_night_skipped_only_what_cannot_change(home, "2026-01-05 00:00:00")
+    # The ingest log: the night read the log files of its 4 new files, not those of the week.
+    assert _ingest_log_files_read(home) == {
+        str(home.ingest_log / f"{r.sha256}.parquet") for r in results
+    }
 
     nightly = _marts(home)
     assert nightly != before  # the night changed the marts
@@ -302,3 +320,25 @@ def test_the_charge_key_tests_check_the_window_and_only_it(built: Home, tmp_path
     assert _key_test_failures(home, "2026-01-05 00:00:00") == {"unique": 1, "not_null": 1}
     assert _key_test_failures(home, "2026-01-08 00:00:00") == {"unique": 0, "not_null": 0}
     assert _key_test_failures(home, "1900-01-01 00:00:00") == {"unique": 2, "not_null": 2}
+
+
+def test_the_ingest_log_table_follows_log_files_rewritten_or_removed(built: Home):
+    """stg_ingest__files reads only the log files it has not read as they are now: a log file
+    rewritten (here a file's status changed) is read again, a removed one's row is dropped, the
+    others are not read. Last in this module: it changes the home."""
+    from llmledger.ingest.writer import read_log, write_log
+
+    home = built
+    before = dict(_ingest_log(home))
+    rewritten, removed, *_ = sorted(before)
+    row = read_log(home, rewritten)
+    row["status"] = "file_quarantined"
+    write_log(home, row)
+    (home.ingest_log / f"{removed}.parquet").unlink()
+
+    warehouse.dbt_build(home, ["--select", "stg_ingest__files"], echo=False)
+
+    expected = {**before, rewritten: "file_quarantined"}
+    del expected[removed]
+    assert _ingest_log(home) == sorted(expected.items())  # one row a file, no stale row
+    assert _ingest_log_files_read(home) == {str(home.ingest_log / f"{rewritten}.parquet")}
