@@ -98,29 +98,27 @@ def test_dbt_runs_the_command_on_the_parse_it_read_while_the_config_was_staged(
     assert build["home"] == str(home.root)
 
 
-def test_a_failed_model_fails_the_build_with_dbts_own_lines(
-    runs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("mode", "parse", "message"),
+    [
+        # A model failed: exit 1, and dbt's own line names it.
+        ("fail", "ok", "exit 1):\n12:00:01  1 of 1 ERROR creating sql table model main.fct_x"),
+        # dbt could not run at all (and its early parse had failed too): exit 2, and why.
+        ("crash", "fail", "exit 2):\ndbt could not run: Could not find profile named 'x'"),
+    ],
+)
+def test_a_failed_dbt_fails_the_build_saying_why(
+    runs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, parse: str, message
 ) -> None:
-    monkeypatch.setenv("FAKE_DBT_MODE", "fail")
+    monkeypatch.setenv("FAKE_DBT_MODE", mode)
+    monkeypatch.setenv("FAKE_DBT_PARSE", parse)
     home = Home.resolve(tmp_path / "home").ensure()
     with pytest.raises(warehouse.BuildFailed) as failed:
         warehouse.dbt_build(home, ["--select", "x"], echo=False)
-    assert "exit 1" in str(failed.value)
-    assert "ERROR creating sql table model main.fct_x" in str(failed.value)
-
-
-def test_dbt_that_cannot_run_fails_the_build_saying_why(
-    runs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("FAKE_DBT_MODE", "crash")
-    monkeypatch.setenv("FAKE_DBT_PARSE", "fail")
-    home = Home.resolve(tmp_path / "home").ensure()
-    with pytest.raises(warehouse.BuildFailed) as failed:
-        warehouse.dbt_build(home, ["--select", "x"], echo=False)
-    assert "exit 2" in str(failed.value)
-    assert "Could not find profile named 'x'" in str(failed.value)
-    # The early parse failed: the command parsed again itself (no manifest handed over).
-    assert invocations(runs)[-1]["manifest"] is None
+    assert message in str(failed.value)
+    # The manifest of the early parse is handed over when there is one; else dbt parses again.
+    expected = "the saved parse" if parse == "ok" else None
+    assert invocations(runs)[-1]["manifest"] == expected
 
 
 def test_when_the_config_fails_dbt_exits_without_running_anything(
