@@ -157,16 +157,9 @@ def dbt_build(
     # that at parse time, where no file may be read (its dbt tasks use the profile's defaults).
     cmd, env = dbt_command(home, ["build"], *extra, extra_env=window)
     log.info("running %s", " ".join(cmd))
-    if started is not None:
-        returncode, stdout, stderr = started.run(cmd[1:], window, while_building)
-    else:
-        with subprocess.Popen(
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        ) as proc:
-            if while_building is not None:
-                while_building()
-            stdout, stderr = proc.communicate()
-        returncode = proc.returncode
+    if started is None:  # dbt's Python cannot be told: run the command
+        started = StartedDbt.command(cmd, env)
+    returncode, stdout, stderr = started.run(cmd[1:], window, while_building)
     if echo:
         sys.stdout.write(stdout)
     if returncode != 0:
@@ -213,8 +206,9 @@ class StartedDbt:
     the command exactly as the ``dbt`` command would, output and exit code included.
     """
 
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
+    def __init__(self, proc: subprocess.Popen[str], waiting: bool = True) -> None:
         self.proc = proc
+        self.waiting = waiting  # for its command on stdin (dbt_started.py)
 
     @classmethod
     def start(cls, home: Home) -> StartedDbt | None:
@@ -234,6 +228,14 @@ class StartedDbt:
         )
         return cls(proc)
 
+    @classmethod
+    def command(cls, cmd: Sequence[str], env: dict[str, str]) -> StartedDbt:
+        """The ``dbt`` command ``cmd`` started as it is (it needs no command handed over)."""
+        proc = subprocess.Popen(
+            list(cmd), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        return cls(proc, waiting=False)
+
     def run(
         self,
         args: Sequence[str],
@@ -241,14 +243,16 @@ class StartedDbt:
         while_building: Callable[[], None] | None = None,
     ) -> tuple[int, str, str]:
         """Run ``dbt <args>`` with ``extra_env`` added; its exit code, stdout and stderr.
-        ``while_building`` is called once dbt has its command."""
-        request = json.dumps({"args": list(args), "env": extra_env})
-        try:
-            assert self.proc.stdin is not None
-            self.proc.stdin.write(request + "\n")
-            self.proc.stdin.flush()
-        except BrokenPipeError:
-            pass  # dbt died starting: its output says why
+        ``while_building`` is called once dbt has its command. A :meth:`command` has both
+        already."""
+        if self.waiting:
+            request = json.dumps({"args": list(args), "env": extra_env})
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.write(request + "\n")
+                self.proc.stdin.flush()
+            except BrokenPipeError:
+                pass  # dbt died starting: its output says why
         if while_building is not None:
             while_building()
         stdout, stderr = self.proc.communicate()
