@@ -9,7 +9,8 @@
   (refresh_from() reads it only when dbt runs the SQL), so a new window re-parses no file.
   A model deletes its rows from that hour
   on (pre-hook) and inserts them recomputed from its full upstream tables, so the rows it keeps
-  are exactly those no new input can change. Without either the window is everything: a bare
+  are exactly those no new input can change (fct_billing_charge gets the same table by writing
+  only the difference: strategy refresh_window_diff below). Without either the window is everything: a bare
   `dbt build` on an existing warehouse is slow but still right. `dbt build --full-refresh`
   rebuilds every table from scratch.
 #}
@@ -29,6 +30,38 @@
     {%- if is_incremental() -%}
         delete from {{ this }} where {{ column }} >= {{ refresh_from() }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- Incremental strategy `refresh_window_diff` (config: unique_key, refresh_window_column): the
+    same result as deleting the refresh window and appending the model's rows (the pre-hook
+    delete_refresh_window with strategy `append`), written as a difference. Rows of the window
+    that the night reproduces exactly stay where they are; a row that changed or is no longer
+    produced is deleted (by its unique key), and only the model's rows the table does not hold
+    are inserted. Most of a window is the lookback, unchanged from the night before: at the
+    `large` scale point fct_billing_charge writes the new day (about 50,000 rows) instead of
+    the whole window (150,000), and its primary-key index commits in a fraction of the time
+    (DuckDB's commit of a delete and re-insert of the same keys took 0.6 to 1.2 s, and held up
+    the commits of the models beside it). EXCEPT ALL compares every column, nulls as equal,
+    and keeps duplicates: a duplicate row still reaches the primary key and fails there. -#}
+{% macro get_incremental_refresh_window_diff_sql(arg_dict) -%}
+    {%- set target = arg_dict["target_relation"] -%}
+    {%- set source = arg_dict["temp_relation"] -%}
+    {%- set key = adapter.quote(config.require("unique_key")) -%}
+    {%- set window = adapter.quote(config.require("refresh_window_column")) ~ " >= " ~ refresh_from() -%}
+    {%- set columns = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
+    delete from {{ target }}
+    where {{ window }}
+        and {{ key }} in (
+            select {{ key }} from (
+                select {{ columns }} from {{ target }} where {{ window }}
+                except all
+                select {{ columns }} from {{ source }}
+            )
+        );
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ source }}
+    except all
+    select {{ columns }} from {{ target }} where {{ window }}
 {%- endmacro %}
 
 {#- A where-clause term: true on a full build, the window on an incremental one. -#}

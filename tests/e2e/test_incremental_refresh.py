@@ -40,6 +40,14 @@ def _ingest_log(home: Home) -> list[tuple[str, str]]:
         return con.execute(sql).fetchall()
 
 
+def _charge_rowids(home: Home, since: str) -> dict[str, int]:
+    """Where each row of fct_billing_charge from ``since`` on is stored: DuckDB gives a row a
+    new rowid when it is deleted and inserted again."""
+    with warehouse.connect_readonly(home) as con:
+        sql = "select charge_key, rowid from fct_billing_charge where charge_period_start >= ?"
+        return dict(con.execute(sql, [since]).fetchall())
+
+
 def _marts(home: Home) -> dict[str, list[tuple]]:
     with warehouse.connect_readonly(home) as con:
         tables = [
@@ -66,6 +74,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Home:
 def test_a_night_after_a_full_build_equals_a_full_refresh(built: Home):
     home = built
     before = _marts(home)
+    window_before = _charge_rowids(home, "2026-01-05")
     added = scale.generate_day(home, "tiny")
     # Nothing new yet: the window starts at the billing horizon (01-08) less the lookback.
     assert incremental.plan(home).refresh_from == datetime(2026, 1, 6)
@@ -85,6 +94,13 @@ def test_a_night_after_a_full_build_equals_a_full_refresh(built: Home):
 
     nightly = _marts(home)
     assert nightly != before  # the night changed the marts
+    # fct_billing_charge wrote the window as a difference: the window's rows the night
+    # reproduced kept their place (a delete and re-insert would have moved every one), and the
+    # night's rows were added.
+    window_after = _charge_rowids(home, "2026-01-05")
+    kept = window_before.keys() & window_after.keys()
+    assert kept and all(window_after[key] == window_before[key] for key in kept)
+    assert len(window_after) > len(window_before)
     assert len(nightly["fct_cost_allocation"]) > len(before["fct_cost_allocation"])
     # Rows wholly before the window are the ones kept; the credits changed 01-07's pools.
     early = [r for r in before["fct_idle_cost"] if r[1] < datetime(2026, 1, 5)]
