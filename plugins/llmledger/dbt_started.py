@@ -47,5 +47,23 @@ def main(argv: list[str]) -> int:
     return 1
 
 
+def exit_now(code: int) -> None:
+    """Exit with ``code`` as soon as what the process owes is done: the exit handlers run
+    (dbt-duckdb's closes its connections; the warehouse itself was closed when dbt released its
+    last connection), the logs and the streams are flushed; then the process ends without
+    tearing down the interpreter, which frees dbt's project objects one by one (about 0.2 s
+    of a nightly build for nothing)."""
+    import atexit
+    import logging
+
+    try:
+        atexit._run_exitfuncs()
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    exit_now(main(sys.argv))

@@ -16,7 +16,11 @@ from llmledger.incremental import EVERYTHING
 from llmledger.paths import Home
 
 FAKE_DBT_MAIN = """\
-import json, os
+import atexit, json, os
+
+# As dbt-duckdb does (it closes its connections): the started dbt must run exit handlers.
+EXITED = json.dumps({"exit": "handlers ran"}) + "\\n"
+atexit.register(lambda: open(os.environ["FAKE_DBT_OUT"], "a").write(EXITED))
 
 
 class Result:
@@ -66,8 +70,12 @@ def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return out
 
 
-def invocations(out: Path) -> list[dict]:
+def records(out: Path) -> list[dict]:
     return [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+
+
+def invocations(out: Path) -> list[dict]:
+    return [record for record in records(out) if "args" in record]
 
 
 def test_dbt_runs_the_command_on_the_parse_it_read_while_the_config_was_staged(
@@ -156,3 +164,19 @@ def test_dbts_python_is_read_from_its_launcher(tmp_path: Path, first_line: str, 
     launcher.write_text(first_line.format(python=sys.executable) + "print()\n")
     assert warehouse.dbt_python(str(launcher)) == (sys.executable if python else None)
     assert warehouse.dbt_python(str(tmp_path / "missing")) is None
+
+
+def test_dbt_exits_with_its_output_delivered_and_its_exit_handlers_run(
+    runs: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The started dbt ends without tearing down the interpreter (``dbt_started.exit_now``):
+    what it printed (to a pipe, so buffered) still reaches the caller, and the exit handlers
+    still run, once, after the command."""
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
+    home = Home.resolve(tmp_path / "home").ensure()
+    warehouse.dbt_build(home, ["--select", "x"], echo=True)
+    assert "Done. PASS=1 WARN=0 ERROR=0 SKIP=0 TOTAL=1" in capsys.readouterr().out
+    assert [next(iter(r)) for r in records(runs)] == ["args", "args", "exit"]
