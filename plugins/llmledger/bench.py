@@ -6,10 +6,12 @@ For each scale of :mod:`llmledger.demo.scale` (``small``, ``medium`` and the sca
 1. generates the lab's config and landing files once into ``.bench-cache/<scale>-<seed>/``
    (reused by later runs: generating ``large`` takes minutes and writes about 3 GB);
 2. runs a **full rebuild** in a fresh home whose landing files are hard links to the cache:
-   ``llmledger ingest`` of every file, then ``llmledger build --full-refresh`` (dbt build
-   with Great Expectations starting alongside it, then the mart checks);
-3. runs the **nightly refresh** of one extra day on top of it: ``llmledger ingest`` of the
-   day's new files, then ``llmledger build`` (incremental);
+   the refresh of ``llmledger run --in-process`` (:func:`llmledger.pipeline.refresh`, in one
+   process, without the run's reports): ingest of every file, with dbt starting beside it,
+   then ``dbt build --full-refresh`` with Great Expectations starting alongside it, then the
+   mart checks;
+3. runs the **nightly refresh** of one extra day on top of it, the same way: ingest of the
+   day's new files, then the incremental ``dbt build`` and the checks;
 4. measures the **floor**: DuckDB alone reading the raw Parquet once and computing cost per
    pool-hour and GPU-hours per job-hour (joined: cost per job-hour) in one query, under the
    same memory limit;
@@ -129,41 +131,33 @@ def _stage_generate(home: Home, scale: str, seed: int) -> dict:
     return {"files": summary.files}
 
 
-def _stage_ingest(home: Home) -> dict:
-    from llmledger import config, ingest
+def _stage_refresh(home: Home, full: bool) -> dict:
+    """The refresh as ``llmledger run --in-process`` does it, without its reports (source
+    freshness, the headline): the config, ingest of the new landing files, then ``dbt build``
+    (dbt started before ingest; a full refresh if ``full``), Great Expectations starting in a
+    thread as dbt builds, then the mart checks (:func:`llmledger.pipeline.refresh`)."""
+    from llmledger import pipeline
 
-    config.stage(home)
-    results = ingest.ingest_paths(home, ingest.pending_files(home), workers=os.cpu_count() or 1)
+    began = _now()
+    pipeline.prepare(home)
+    prepared = _now()
+    done = pipeline.refresh(home, full_refresh=full, echo=False)
     rows: dict[str, int] = {}
-    for r in results:
+    for r in done.ingested:
         rows[r.kind] = rows.get(r.kind, 0) + r.rows_read
     return {
-        "files": len(results),
-        "rows_read": sum(r.rows_read for r in results),
-        "rows_loaded": sum(r.rows_loaded for r in results),
-        "rows_quarantined": sum(r.rows_quarantined for r in results),
+        "files": len(done.ingested),
+        "rows_read": sum(r.rows_read for r in done.ingested),
+        "rows_loaded": sum(r.rows_loaded for r in done.ingested),
+        "rows_quarantined": sum(r.rows_quarantined for r in done.ingested),
         "rows_by_kind": rows,
-    }
-
-
-def _stage_build(home: Home, full: bool) -> dict:
-    """What ``llmledger build`` does: Great Expectations starts in a thread while dbt builds,
-    then the mart checks run."""
-    from llmledger import validation, warehouse
-    from llmledger.validation.marts import validate_marts
-
-    plan = warehouse.dbt_build(
-        home, echo=False, full_refresh=full, while_building=validation.warm_up
-    )
-    built = _now()
-    validation.expectations()  # waits for the warm-up if dbt finished first
-    ready = _now()
-    validate_marts(home)
-    return {
-        "plan": plan,
+        "plan": done.built,
         **_dbt_timings(home),
-        "gx_wait_s": ready - built,
-        "checks_s": _now() - built,
+        # In this process, one after the other: the config, ingest, the build, the checks.
+        "prepare_s": prepared - began,
+        "ingest_s": done.ingest_s,
+        "build_s": done.build_s,
+        "checks_s": done.checks_s,
     }
 
 
@@ -230,9 +224,8 @@ def _stage_counts(home: Home) -> dict:
 
 STAGES = {
     "generate": lambda home, a: _stage_generate(home, a.scale, a.seed),
-    "ingest": lambda home, a: _stage_ingest(home),
-    "build_full": lambda home, a: _stage_build(home, True),
-    "build": lambda home, a: _stage_build(home, False),
+    "refresh_full": lambda home, a: _stage_refresh(home, True),
+    "refresh": lambda home, a: _stage_refresh(home, False),
     "day": lambda home, a: _stage_day(home, a.scale, a.seed),
     "floor": lambda home, a: _stage_floor(home),
     "counts": lambda home, a: _stage_counts(home),
@@ -364,30 +357,15 @@ def bench_scale(scale: str, seed: int) -> dict:
     if generated_s is not None:
         _line(f"{scale}: generate landing files", generated_s, "s")
 
-    ingest_s, ingest_mb, ingested = run("ingest")
-    for kind, rows in sorted(ingested["rows_by_kind"].items()):
+    full_s, full_mb, full = run("refresh_full")
+    for kind, rows in sorted(full["rows_by_kind"].items()):
         _line(f"{scale}: rows read, {kind}", rows, "rows")
-    _line(f"{scale}: rows read, all sources", ingested["rows_read"], "rows")
-    _line(f"{scale}: rows quarantined", ingested["rows_quarantined"], "rows")
-    build_s, build_mb, built = run("build_full")
+    _line(f"{scale}: rows read, all sources", full["rows_read"], "rows")
+    _line(f"{scale}: rows quarantined", full["rows_quarantined"], "rows")
     _, _, counts = run("counts")
-    full_s = ingest_s + build_s
-    full_mb = max(ingest_mb, build_mb)
-    validate_s = built["checks_s"]
     _line(f"{scale}: jobs", counts["jobs"], "jobs")
     _line(f"{scale}: fct_cost_allocation rows", counts["fct_cost_allocation_rows"], "rows")
-    _line(f"{scale}: full rebuild, ingest ({ingested['files']} files)", ingest_s, "s")
-    _line(f"{scale}: full rebuild, dbt build --full-refresh", build_s - validate_s, "s")
-    _line(f"{scale}: full rebuild, mart checks (GX)", validate_s, "s")
-    _line(f"{scale}: full rebuild, total", full_s, "s")
-    _line(
-        f"{scale}: full rebuild, peak RSS (ingest / dbt and checks)",
-        f"{ingest_mb:,.0f} / {build_mb:,.0f}",
-        "MB",
-    )
-    _line(f"{scale}: full rebuild, peak RSS", full_mb, "MB")
-    for name, seconds in built["slowest"]:
-        _line(f"{scale}: full rebuild, dbt node {name}", seconds, "s")
+    _refresh_lines(scale, "full rebuild", full_s, full_mb, full)
 
     floor_s, floor_mb, floor = run("floor")
     _line(f"{scale}: floor (DuckDB alone, one query over raw Parquet)", floor_s, "s")
@@ -395,41 +373,42 @@ def bench_scale(scale: str, seed: int) -> dict:
     _line(f"{scale}: floor, job-hours priced", floor["job_hours"], "rows")
 
     run("day")
-    day_ingest_s, _, day = run("ingest")
-    day_build_s, day_build_mb, day_built = run("build")
-    day_validate_s = day_built["checks_s"]
-    nightly_s = day_ingest_s + day_build_s
-    _line(f"{scale}: nightly, new files", day["files"], "files")
-    _line(f"{scale}: nightly, rows read", day["rows_read"], "rows")
-    _line(f"{scale}: nightly, build plan", str(day_built["plan"]))
-    _line(f"{scale}: nightly, ingest", day_ingest_s, "s")
-    _line(f"{scale}: nightly, incremental dbt build", day_build_s - day_validate_s, "s")
-    _line(f"{scale}: nightly, mart checks (GX)", day_validate_s, "s")
-    _line(f"{scale}: nightly refresh, total", nightly_s, "s")
-    # What a night costs whatever its data: starting Python and dbt (import, parse, plan,
-    # artifacts); the rest runs the night's models and tests. GX starts during dbt: the
-    # checks wait for it only if dbt finishes first.
-    dbt_start_s = max(day_build_s - day_validate_s - day_built["dbt_run_s"], 0.0)
-    _line(f"{scale}: nightly, dbt: running the nodes", day_built["dbt_run_s"], "s")
-    _line(f"{scale}: nightly, dbt: start-up, parse, plan (fixed)", dbt_start_s, "s")
-    _line(f"{scale}: nightly, checks: waiting for GX to start", day_built["gx_wait_s"], "s")
-    _line(f"{scale}: nightly refresh, peak RSS (dbt and checks)", day_build_mb, "MB")
-    for name, seconds in day_built["slowest"]:
-        _line(f"{scale}: nightly, dbt node {name}", seconds, "s")
+    nightly_s, nightly_mb, night = run("refresh")
+    _line(f"{scale}: nightly, rows read", night["rows_read"], "rows")
+    _line(f"{scale}: nightly, build plan", str(night["plan"]))
+    _refresh_lines(scale, "nightly", nightly_s, nightly_mb, night)
     _line(f"{scale}: ratio full / floor", full_s / floor_s, "x")
     # The floor reads Parquet that ingest wrote; the warehouse part alone, for comparison.
-    _line(f"{scale}: ratio (dbt build + checks) / floor", build_s / floor_s, "x")
+    warehouse_s = full["build_s"] + full["checks_s"]
+    _line(f"{scale}: ratio (dbt build + checks) / floor", warehouse_s / floor_s, "x")
     _line(f"{scale}: ratio nightly / full", nightly_s / full_s, "x", digits=3)
     shutil.rmtree(home)
     figures.update(
-        rows=ingested["rows_read"],
+        rows=full["rows_read"],
         full_s=full_s,
         full_mb=full_mb,
         floor_s=floor_s,
         nightly_s=nightly_s,
-        plan=built["plan"],
+        plan=full["plan"],
     )
     return figures
+
+
+def _refresh_lines(scale: str, what: str, wall_s: float, peak_mb: float, done: dict) -> None:
+    """The figures of one refresh (the full rebuild or the nightly), from its stage."""
+    _line(f"{scale}: {what}, new files", done["files"], "files")
+    _line(f"{scale}: {what}, config and ingest", done["prepare_s"] + done["ingest_s"], "s")
+    _line(f"{scale}: {what}, dbt build (plan to exit)", done["build_s"], "s")
+    _line(f"{scale}: {what}, mart checks (GX)", done["checks_s"], "s")
+    _line(f"{scale}: {what}, total", wall_s, "s")
+    # dbt starts before ingest: what is left of its start (import, parse), the plan and the
+    # record once ingest is done, beside the nodes themselves. GX starts as dbt builds.
+    left_s = max(done["build_s"] - done["dbt_run_s"], 0.0)
+    _line(f"{scale}: {what}, dbt: running the nodes", done["dbt_run_s"], "s")
+    _line(f"{scale}: {what}, dbt: start, plan, exit (fixed)", left_s, "s")
+    _line(f"{scale}: {what}, peak RSS (ingest, dbt and checks)", peak_mb, "MB")
+    for name, seconds in done["slowest"]:
+        _line(f"{scale}: {what}, dbt node {name}", seconds, "s")
 
 
 # Issue 9's targets, printed beside the measurements (never asserted: machines are noisy).
@@ -469,7 +448,10 @@ def _targets(results: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["_stage"]:
-        return _run_stage_here(argv[1:])
+        # A stage's process ends as the `llmledger` command does (llmledger.cli.entry).
+        from llmledger.dbt_started import exit_now
+
+        exit_now(_run_stage_here(argv[1:]))
     from llmledger.demo.scale import DEFAULT_SEED
 
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n")[0])

@@ -120,6 +120,7 @@ def dbt_build(
     echo: bool = True,
     full_refresh: bool = False,
     while_building: Callable[[], None] | None = None,
+    started: StartedDbt | None = None,
 ) -> str:
     """Stage the config, then ``dbt build`` the whole project against ``home``.
 
@@ -131,12 +132,15 @@ def dbt_build(
     and the plan are made by then, so it does not slow them).
 
     dbt is started first (:class:`StartedDbt`): it imports dbt and reads its saved parse, about
-    two seconds of one core, while this process stages the config and plans the build.
+    two seconds of one core, while this process stages the config and plans the build. A
+    caller with other work to do first (ingest, :func:`llmledger.pipeline.refresh`) starts it
+    earlier and passes it as ``started``.
     """
     from llmledger import config, incremental
 
     home.ensure()
-    started = StartedDbt.start(home)
+    if started is None:
+        started = StartedDbt.start(home)
     try:
         config.stage(home)
         plan = None

@@ -243,3 +243,31 @@ def test_ingest_prints_each_file_and_totals_and_is_idempotent(home, tmp_path, ca
     assert code == 0
     assert "already ingested" in out.splitlines()[0]
     assert "1 already ingested" in out.splitlines()[1]
+
+
+# --- the console script ----------------------------------------------------------------------
+
+
+def test_the_console_script_exits_with_mains_code_and_all_its_output(
+    warehouse_home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """``llmledger`` ends without the interpreter's finalisation (``cli.entry``): its exit code
+    is still main's, and what it wrote to a pipe (buffered) still arrives, to the last line."""
+    import subprocess
+    import sys
+
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
+
+    def llmledger(query: str) -> subprocess.CompletedProcess[str]:
+        script = "from llmledger.cli import entry; entry()"
+        argv = ["--home", str(warehouse_home), "sql", query]
+        return subprocess.run(
+            [sys.executable, "-c", script, *argv], capture_output=True, text=True, timeout=120
+        )
+
+    done = llmledger("select model_generation from fct_data_share order by 1")
+    assert (done.returncode, done.stdout.splitlines()[-3:]) == (0, ["gen1", "gen2", "(2 rows)"])
+    failed = llmledger("select * frm fct_data_share")
+    assert failed.returncode == 1 and failed.stdout == ""
+    assert failed.stderr.startswith("error: SQL error at line 1, column 14")
+    assert failed.stderr.rstrip().endswith("^")  # the caret under the error, its last line

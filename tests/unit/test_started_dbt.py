@@ -180,3 +180,59 @@ def test_dbt_exits_with_its_output_delivered_and_its_exit_handlers_run(
     warehouse.dbt_build(home, ["--select", "x"], echo=True)
     assert "Done. PASS=1 WARN=0 ERROR=0 SKIP=0 TOTAL=1" in capsys.readouterr().out
     assert [next(iter(r)) for r in records(runs)] == ["args", "args", "exit"]
+
+
+class _Checked:
+    def report(self) -> str:
+        return "checks: stand-in"
+
+
+def test_the_refresh_starts_dbt_before_ingest_and_builds_on_it(
+    runs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pipeline.refresh``: dbt reads its parse while the files are ingested (ingest does not
+    change what it parses), and the build runs on that same dbt: one parse, one build."""
+    from llmledger import incremental, ingest, pipeline, validation
+
+    home = Home.resolve(tmp_path / "home").ensure()
+    pipeline.prepare(home)
+    events: list[str] = []
+    # The stand-in dbt builds no warehouse to read the billing horizon from.
+    monkeypatch.setattr(incremental, "record", lambda h, plan: events.append("recorded"))
+    start = warehouse.StartedDbt.start
+    monkeypatch.setattr(
+        warehouse.StartedDbt, "start", lambda h: events.append("dbt started") or start(h)
+    )
+    monkeypatch.setattr(ingest, "ingest_paths", lambda *a, **k: events.append("ingested") or [])
+    monkeypatch.setattr(validation, "warm_up", lambda: None)
+    monkeypatch.setattr(pipeline, "validate", lambda h: events.append("checked") or _Checked())
+
+    done = pipeline.refresh(home)
+
+    assert events == ["dbt started", "ingested", "recorded", "checked"]
+    assert done.built.startswith("full refresh")
+    assert [run["args"][0] for run in invocations(runs)] == ["parse", "build"]
+    assert done.ingest_s >= 0 and done.build_s > 0 and done.checks_s >= 0
+
+
+def test_when_ingest_fails_the_started_dbt_exits_without_building(
+    runs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmledger import ingest, pipeline
+
+    home = Home.resolve(tmp_path / "home").ensure()
+    pipeline.prepare(home)
+    started: list[warehouse.StartedDbt] = []
+    start = warehouse.StartedDbt.start
+    monkeypatch.setattr(
+        warehouse.StartedDbt, "start", lambda h: started.append(start(h)) or started[-1]
+    )
+
+    def broken(*_args, **_kwargs):
+        raise OSError("landing/billing/x.csv: disk full")
+
+    monkeypatch.setattr(ingest, "ingest_paths", broken)
+    with pytest.raises(OSError, match="disk full"):
+        pipeline.refresh(home)
+    assert started[0].proc.returncode == 0
+    assert [run["args"][0] for run in invocations(runs)] == ["parse"]
