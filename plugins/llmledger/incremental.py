@@ -43,9 +43,11 @@ EVERYTHING = "1900-01-01 00:00:00"
 # Nodes an incremental build leaves as the last build made them (see RefreshPlan.dbt_args).
 NIGHTLY_SKIPS = ("config.materialized:view", "resource_type:seed", "resource_type:unit_test")
 # Raw sources (dbt/models/staging/_sources.yml, `raw`) that change with any new file: the
-# ingest log, and the quarantine (a new file may bring rejected rows). Each raw kind
-# (paths.RAW_KINDS) is a source of the same name, new when a file of that kind is.
-ALWAYS_NEW_SOURCES = ("ingest_log", "quarantined_row")
+# ingest log. The quarantine (`quarantined_row`) is new when its files are not those of the
+# last build (RefreshPlan.quarantine). Each raw kind (paths.RAW_KINDS) is a source of the same
+# name, new when a file of that kind is.
+ALWAYS_NEW_SOURCES = ("ingest_log",)
+QUARANTINE_SOURCE = "quarantined_row"
 
 
 @dataclass
@@ -60,6 +62,11 @@ class RefreshPlan:
     files: list[str] = field(default_factory=list)  # every loaded sha256 (for the state)
     config_digest: str = ""
     project_digest: str = ""
+    # The quarantine's row files as "name size mtime_ns" (:func:`quarantine_signature`), and
+    # whether they differ from the last build's: most nights quarantine nothing, and then
+    # nothing downstream of the quarantine alone (rpt_rejected_invoices) has to run.
+    quarantine: list[str] = field(default_factory=list)
+    quarantine_changed: bool = True
 
     def dbt_args(self) -> list[str]:
         """``dbt build`` arguments: ``--full-refresh``, or what an incremental build runs.
@@ -87,7 +94,8 @@ class RefreshPlan:
 
     def changed_sources(self) -> list[str]:
         """The raw sources with new rows since the last build."""
-        return sorted({*self.new_kinds, *ALWAYS_NEW_SOURCES})
+        quarantine = [QUARANTINE_SOURCE] if self.quarantine_changed else []
+        return sorted({*self.new_kinds, *ALWAYS_NEW_SOURCES, *quarantine})
 
     def dbt_env(self) -> dict[str, str]:
         """The refresh window for dbt (``dbt/macros/incremental.sql``). An environment
@@ -176,6 +184,7 @@ def plan(home: Home, full: bool = False) -> RefreshPlan:
             files=sorted(loaded),
             config_digest=config_digest(home),
             project_digest=project_digest(),
+            quarantine=quarantine_signature(home),
         )
         state = _state(home)
         if full:
@@ -203,6 +212,8 @@ def plan(home: Home, full: bool = False) -> RefreshPlan:
         window = min(known)
         result.full = False
         result.reason = ""
+        # A state written before the quarantine was recorded has no "quarantine": changed.
+        result.quarantine_changed = state.get("quarantine") != result.quarantine
         result.new_files = len(new)
         result.new_kinds = sorted(set(new.values()))
         result.refresh_from = datetime.combine(window.date(), datetime.min.time()) - timedelta(
@@ -211,6 +222,19 @@ def plan(home: Home, full: bool = False) -> RefreshPlan:
         return result
     finally:
         con.close()
+
+
+def quarantine_signature(home: Home) -> list[str]:
+    """The quarantine's row files (``quarantine/rows/*.parquet``, what the source
+    ``quarantined_row`` reads), each as ``"name size mtime_ns"``, sorted: a file added,
+    removed or rewritten changes it."""
+    out = []
+    for path in home.quarantine_rows.glob("*.parquet"):
+        if path.name == "_schema.parquet":
+            continue
+        stat = path.stat()
+        out.append(f"{path.name} {stat.st_size} {stat.st_mtime_ns}")
+    return sorted(out)
 
 
 def _parse(value: Any) -> datetime | None:
@@ -285,6 +309,7 @@ def record(home: Home, done: RefreshPlan) -> None:
     write_json(
         {
             "files": done.files,
+            "quarantine": done.quarantine,
             "config_digest": done.config_digest,
             "project_digest": done.project_digest,
             "horizon": horizon.isoformat() if horizon else None,

@@ -85,6 +85,9 @@ def test_a_night_after_a_full_build_equals_a_full_refresh(built: Home):
     assert not plan.full
     assert plan.new_files == 4
     assert plan.refresh_from == datetime(2026, 1, 5)
+    # The day's files quarantined no row: the quarantine is the last build's.
+    assert sum(r.rows_quarantined for r in results) == 0
+    assert plan.changed_sources() == ["focus", "ingest_log", "slurm_job"]
     assert warehouse.dbt_build(home, echo=False).startswith("incremental from 2026-01-05 00:00")
     _assert_the_night_skipped_only_what_cannot_change(home, "2026-01-05 00:00:00")
     # The ingest log: the night read the log files of its 4 new files, not those of the week.
@@ -116,8 +119,8 @@ def test_a_night_after_a_full_build_equals_a_full_refresh(built: Home):
 def _assert_the_night_skipped_only_what_cannot_change(home: Home, window: str) -> None:
     """The night re-parsed nothing (the window is an environment variable, not a var, and only
     SQL that dbt renders when it runs it reads it), ran only what is downstream of a raw source
-    with new rows (billing, sacct, the ingest log, the quarantine: no invoice came, so the
-    annotation models kept their rows),
+    with new rows (billing, sacct, the ingest log: no invoice came and no row was quarantined,
+    so the annotation models and the rejected-invoice report kept their rows),
     skipped the views, the seed and the unit tests (same project and config as the last build),
     yet ran every data test downstream, those on views too, with the charge_key tests on the
     window."""
@@ -132,10 +135,7 @@ def _assert_the_night_skipped_only_what_cannot_change(home: Home, window: str) -
         for k, n in nodes.items()
         if n["resource_type"] == "model" and n["config"].get("materialized") != "view"
     }
-    changed = {
-        f"source.llmledger.raw.{name}"
-        for name in ("focus", "slurm_job", "ingest_log", "quarantined_row")
-    }
+    changed = {f"source.llmledger.raw.{name}" for name in ("focus", "slurm_job", "ingest_log")}
     downstream: set[str] = set()
     frontier = set(changed)
     while frontier:
@@ -145,7 +145,7 @@ def _assert_the_night_skipped_only_what_cannot_change(home: Home, window: str) -
     assert not {r for r in ran if r.startswith(("unit_test.", "seed."))}
     assert ran == (tests | tables) & downstream
     kept = {k.rsplit(".", 1)[-1] for k in tables - ran}
-    assert {"int_annotation_lines_mapped", "fct_annotation_cost"} <= kept
+    assert {"int_annotation_lines_mapped", "fct_annotation_cost", "rpt_rejected_invoices"} <= kept
     assert {"int_jobs_tagged", "fct_cost_allocation", "rpt_reconciliation"} <= {
         k.rsplit(".", 1)[-1] for k in ran
     }
@@ -336,6 +336,42 @@ def test_the_charge_key_tests_check_the_window_and_only_it(built: Home, tmp_path
     assert _key_test_failures(home, "2026-01-05 00:00:00") == {"unique": 1, "not_null": 1}
     assert _key_test_failures(home, "2026-01-08 00:00:00") == {"unique": 0, "not_null": 0}
     assert _key_test_failures(home, "1900-01-01 00:00:00") == {"unique": 2, "not_null": 2}
+
+
+LATE_WITH_A_BAD_ROW = (
+    "BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,"
+    "ProviderName,InvoiceId,ResourceId,SkuId,ChargeCategory,ConsumedUnit,ConsumedQuantity,"
+    "BilledCost,EffectiveCost,BillingCurrency,Tags\n"
+    "nimbus-4471,2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,2026-01-07T05:00:00Z,"
+    "2026-01-07T06:00:00Z,Nimbus Cloud,NMB-202601,cloud-a-n0000,H200-GPU-HOUR,Usage,GPU-Hours,"
+    '8,18.80,16.92,USD,"{""cluster"": ""cloud-a""}"\n'
+    "nimbus-4471,2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,2026-01-07T06:00:00Z,"
+    "2026-01-07T07:00:00Z,Nimbus Cloud,NMB-202601,cloud-a-n0000,H200-GPU-HOUR,Usage,GPU-Hours,"
+    '8,eighteen,16.92,USD,"{""cluster"": ""cloud-a""}"\n'
+)
+
+
+def test_a_night_that_quarantines_a_row_rebuilds_what_reads_the_quarantine(built: Home):
+    """The quarantine is new only when its files changed: a night whose file has a rejected
+    row runs what reads the quarantine (rpt_rejected_invoices), the next night does not, and
+    the marts still equal a full refresh."""
+    home = built
+    warehouse.dbt_build(home, echo=False)  # whatever the previous test left, a built state
+    path = home.landing / "billing" / "cloud-a" / "cloud-a_focus_late.csv"
+    path.write_text(LATE_WITH_A_BAD_ROW, encoding="utf-8")
+    (result,) = ingest.ingest_paths(home, [path])
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 1)
+    assert "quarantined_row" in incremental.plan(home).changed_sources()
+    warehouse.dbt_build(home, echo=False)
+    results = json.loads((home.root / "dbt_target" / "run_results.json").read_text())
+    assert "model.llmledger.rpt_rejected_invoices" in {r["unique_id"] for r in results["results"]}
+    assert "quarantined_row" not in incremental.plan(home).changed_sources()
+
+    nightly = _marts(home)
+    warehouse.dbt_build(home, echo=False, full_refresh=True)
+    full = _marts(home)
+    for name in full:
+        assert nightly[name] == full[name], f"{name} differs after the quarantining night"
 
 
 def test_the_ingest_log_table_follows_log_files_rewritten_or_removed(built: Home):

@@ -50,3 +50,36 @@ def test_a_night_without_new_files_still_rechecks_the_ingest_log():
     plan = RefreshPlan(full=False, reason="", refresh_from=datetime(2026, 1, 5))
     assert _select(plan.dbt_args()) == ["source:raw.ingest_log+", "source:raw.quarantined_row+"]
     assert plan.describe().endswith("(0 new file(s) since the last build)")
+
+
+def test_a_night_that_quarantined_nothing_leaves_what_reads_the_quarantine():
+    plan = RefreshPlan(
+        full=False,
+        reason="",
+        refresh_from=datetime(2026, 1, 5),
+        new_files=1,
+        new_kinds=["focus"],
+        quarantine_changed=False,
+    )
+    assert _select(plan.dbt_args()) == ["source:raw.focus+", "source:raw.ingest_log+"]
+
+
+def test_the_quarantine_signature_changes_with_a_file_added_rewritten_or_removed(tmp_path):
+    import os
+
+    from llmledger.incremental import quarantine_signature
+    from llmledger.paths import Home
+
+    home = Home.resolve(tmp_path / "home").ensure()
+    (home.quarantine_rows / "_schema.parquet").write_bytes(b"schema")  # not a quarantine file
+    empty = quarantine_signature(home)
+    assert empty == []
+    rows = home.quarantine_rows / ("a" * 64 + ".parquet")
+    rows.write_bytes(b"one")
+    added = quarantine_signature(home)
+    os.utime(rows, ns=(1_000_000_000, 1_000_000_000))
+    rows.write_bytes(b"two")  # same size, written again: another modification time
+    rewritten = quarantine_signature(home)
+    rows.unlink()
+    assert len({tuple(empty), tuple(added), tuple(rewritten)}) == 3
+    assert quarantine_signature(home) == empty
