@@ -84,8 +84,8 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Data tests on charge_key (staging, int_billing_deliveries_resolved, fct_billing_charge) are
-    unique_in_refresh_window / not_null_in_refresh_window (dbt/tests/generic): on an incremental
+{#- The data test on charge_key (staging, int_billing_deliveries_resolved, fct_billing_charge)
+    is key_in_refresh_window (dbt/tests/generic: unique and not null): on an incremental
     build they check only the refresh window, every row the build can add or change; on a full
     build, all rows. That is sound because the key embeds the source file's sha256: rows
     outside the window were checked by the build that wrote them, and a new row, from a file

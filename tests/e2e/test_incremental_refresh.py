@@ -152,7 +152,7 @@ def _assert_the_night_skipped_only_what_cannot_change(home: Home, window: str) -
     on_views = {k for k in tests if set(nodes[k]["depends_on"]["nodes"]) & views}
     assert any("stg_focus__charges_charge_key" in k for k in on_views)
     key_tests = [k for k in tests if "_in_refresh_window_" in k and "charge_key" in k]
-    assert len(key_tests) == 5  # unique on 3 models, not_null on 2
+    assert len(key_tests) == 3  # unique and not null, one test on each of 3 models
     for key in key_tests:
         node = nodes[key]
         sql = target / "run" / "llmledger" / node["original_file_path"] / node["path"]
@@ -306,18 +306,19 @@ def test_changed_config_means_a_full_refresh(built: Home):
     assert plan.full and plan.reason == "config or closed periods changed"
 
 
-def _key_test_failures(home: Home, refresh_from: str) -> dict[str, int]:
-    """Run the charge_key tests of int_billing_deliveries_resolved with this window: failures
-    by test (dbt's count of offending rows or keys)."""
+def _key_test_failures(home: Home, refresh_from: str) -> int:
+    """Run the charge_key test of int_billing_deliveries_resolved with this window: its
+    failures (a row per duplicated key, and one for the null keys)."""
     warehouse.run_dbt(
         home,
         ["test"],
         "--select",
-        "int_billing_deliveries_resolved,test_name:*_in_refresh_window",
+        "int_billing_deliveries_resolved,test_name:key_in_refresh_window",
         extra_env={incremental.REFRESH_ENV: refresh_from},
     )
     results = json.loads((home.root / "dbt_target" / "run_results.json").read_text())["results"]
-    return {r["unique_id"].split(".")[2].split("_in_")[0]: r["failures"] for r in results}
+    (result,) = results
+    return result["failures"]
 
 
 def test_the_charge_key_tests_check_the_window_and_only_it(built: Home, tmp_path):
@@ -333,9 +334,15 @@ def test_the_charge_key_tests_check_the_window_and_only_it(built: Home, tmp_path
             row = f"from {table} where cast(charge_period_start as date) = '{day}' limit 1"
             con.execute(f"insert into {table} select * {row}")  # a duplicate key
             con.execute(f"insert into {table} select * replace (null as charge_key) {row}")
-    assert _key_test_failures(home, "2026-01-05 00:00:00") == {"unique": 1, "not_null": 1}
-    assert _key_test_failures(home, "2026-01-08 00:00:00") == {"unique": 0, "not_null": 0}
-    assert _key_test_failures(home, "1900-01-01 00:00:00") == {"unique": 2, "not_null": 2}
+    assert _key_test_failures(home, "2026-01-05 00:00:00") == 2  # 01-07's duplicate, its null
+    assert _key_test_failures(home, "2026-01-08 00:00:00") == 0
+    assert _key_test_failures(home, "1900-01-01 00:00:00") == 3  # two duplicates, the nulls
+    # What the failing rows say, over everything: each problem, and how many rows have it.
+    name = "key_in_refresh_window_int_*.sql"  # dbt shortens the name: the intermediate one
+    (compiled,) = (home.root / "dbt_target" / "compiled").rglob(name)
+    with warehouse.connect_readonly(home) as con:
+        found = con.execute(f"select problem, n_records from ({compiled.read_text()})").fetchall()
+    assert sorted(found) == [("duplicate", 2), ("duplicate", 2), ("null", 2)]
 
 
 LATE_WITH_A_BAD_ROW = (
