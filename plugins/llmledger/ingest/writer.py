@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -63,7 +64,22 @@ def read_log(home: Home, sha256: str) -> dict[str, Any] | None:
 
 
 def write_log(home: Home, row: dict[str, Any]) -> None:
-    """Write the one-row ingest log of a file (the idempotency marker)."""
-    write_parquet(
-        pa.Table.from_pylist([row], schema=INGEST_LOG), log_path(home, row["source_sha256"])
-    )
+    """Write the one-row ingest log of a file (the idempotency marker).
+
+    A log file written again (its file re-ingested with another outcome) gets a modification
+    time in a later second than the one it replaces: DuckDB's ``read_blob`` gives times to the
+    second, and ``stg_ingest__files`` reads a log file again only when its time or its size
+    changed, so a rewrite of the same size within the same second would otherwise go unread.
+    """
+    path = log_path(home, row["source_sha256"])
+    table = pa.Table.from_pylist([row], schema=INGEST_LOG)
+    previous_ns = path.stat().st_mtime_ns if path.exists() else None
+
+    def write(tmp: Path) -> None:
+        pq.write_table(table, tmp)
+        if previous_ns is not None:
+            second = 1_000_000_000
+            stamp = max(time.time_ns(), (previous_ns // second + 1) * second)
+            os.utime(tmp, ns=(stamp, stamp))
+
+    _atomic(path, write)
