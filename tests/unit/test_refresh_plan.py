@@ -13,6 +13,11 @@ def _select(args: list[str]) -> list[str]:
     return args[start:end]
 
 
+def _night(**changes) -> RefreshPlan:
+    """An incremental night from 2026-01-05 (what ``plan`` returns), with ``changes``."""
+    return RefreshPlan(full=False, reason="", refresh_from=datetime(2026, 1, 5), **changes)
+
+
 def test_a_full_refresh_runs_everything_from_the_beginning():
     plan = RefreshPlan(full=True, reason="requested")
     assert plan.dbt_args() == ["--full-refresh"]
@@ -20,13 +25,7 @@ def test_a_full_refresh_runs_everything_from_the_beginning():
 
 
 def test_a_night_runs_only_downstream_of_the_sources_with_new_rows():
-    plan = RefreshPlan(
-        full=False,
-        reason="",
-        refresh_from=datetime(2026, 1, 5),
-        new_files=2,
-        new_kinds=["slurm_job"],
-    )
+    plan = _night(new_files=2, new_kinds=["slurm_job"])
     args = plan.dbt_args()
     # sacct logs came, no bill, no invoice: billing models run only through the ingest log.
     assert _select(args) == [
@@ -47,20 +46,13 @@ def test_a_night_runs_only_downstream_of_the_sources_with_new_rows():
 
 
 def test_a_night_without_new_files_still_rechecks_the_ingest_log():
-    plan = RefreshPlan(full=False, reason="", refresh_from=datetime(2026, 1, 5))
+    plan = _night()
     assert _select(plan.dbt_args()) == ["source:raw.ingest_log+", "source:raw.quarantined_row+"]
     assert plan.describe().endswith("(0 new file(s) since the last build)")
 
 
 def test_a_night_that_quarantined_nothing_leaves_what_reads_the_quarantine():
-    plan = RefreshPlan(
-        full=False,
-        reason="",
-        refresh_from=datetime(2026, 1, 5),
-        new_files=1,
-        new_kinds=["focus"],
-        quarantine_changed=False,
-    )
+    plan = _night(new_files=1, new_kinds=["focus"], quarantine_changed=False)
     assert _select(plan.dbt_args()) == ["source:raw.focus+", "source:raw.ingest_log+"]
 
 
