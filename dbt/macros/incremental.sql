@@ -28,7 +28,7 @@
 {#- Pre-hook of an incremental model: drop the rows of the refresh window. -#}
 {% macro delete_refresh_window(column) -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where {{ column }} >= {{ refresh_from() }}
+        delete from {{ this }} where {{ in_refresh_window(column) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -47,7 +47,7 @@
     {%- set target = arg_dict["target_relation"] -%}
     {%- set source = arg_dict["temp_relation"] -%}
     {%- set key = adapter.quote(config.require("unique_key")) -%}
-    {%- set window = adapter.quote(config.require("refresh_window_column")) ~ " >= " ~ refresh_from() -%}
+    {%- set window = in_refresh_window(adapter.quote(config.require("refresh_window_column"))) -%}
     {%- set columns = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
     delete from {{ target }}
     where {{ window }}

@@ -43,7 +43,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from llmledger.paths import Home
+from llmledger.paths import Home, parquet_files
 
 DEFAULT_SCALES = ("small", "medium", "large")
 CACHE = Path(os.environ.get("LLMLEDGER_BENCH_CACHE", Path.cwd() / ".bench-cache"))
@@ -188,10 +188,7 @@ def _stage_floor(home: Home) -> dict:
     from llmledger import engine
 
     def parquet(kind: str) -> str:
-        paths = sorted(
-            p for p in home.raw_dir(kind).glob("*.parquet") if p.name != "_schema.parquet"
-        )
-        return "[" + ", ".join(f"'{p}'" for p in paths) + "]"
+        return engine.sql_list(parquet_files(home.raw_dir(kind)))
 
     con = engine.connect(home)
     try:

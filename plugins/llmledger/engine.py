@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,6 +130,12 @@ def sql_string(value: object) -> str:
     """``value`` as a SQL string literal (quotes doubled): for what DuckDB takes only as a
     literal, such as a COPY target or a file list, never for data (data goes as parameters)."""
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_list(values: Iterable[object]) -> str:
+    """``values`` as a SQL list of string literals (:func:`sql_string`), e.g. the files of a
+    ``read_parquet``."""
+    return "[" + ", ".join(sql_string(value) for value in values) + "]"
 
 
 def env(home: Home) -> dict[str, str]:

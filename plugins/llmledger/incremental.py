@@ -31,7 +31,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from llmledger.paths import Home
+from llmledger import engine
+from llmledger.paths import Home, parquet_files
 
 log = logging.getLogger(__name__)
 
@@ -157,24 +158,16 @@ def forget(home: Home) -> None:
     (home.root / STATE_FILE).unlink(missing_ok=True)
 
 
-def _parquet_list(paths: list[Path]) -> str:
-    from llmledger.engine import sql_string
-
-    return "[" + ", ".join(sql_string(p) for p in paths) + "]"
-
-
 def plan(home: Home, full: bool = False) -> RefreshPlan:
     """The refresh plan of the next build of ``home`` (config must be staged already)."""
-    from llmledger import engine
-
     settings = engine.load(home)
     con = engine.connect(home)
     try:
-        logs = [p for p in home.ingest_log.glob("*.parquet") if p.name != "_schema.parquet"]
+        logs = parquet_files(home.ingest_log)
         loaded: dict[str, str] = {}
         if logs:
             rows = con.execute(
-                f"select source_sha256, kind from read_parquet({_parquet_list(logs)}) "
+                f"select source_sha256, kind from read_parquet({engine.sql_list(logs)}) "
                 "where status = 'loaded'"
             ).fetchall()
             loaded = dict(rows)
@@ -229,12 +222,10 @@ def quarantine_signature(home: Home) -> list[str]:
     ``quarantined_row`` reads), each as ``"name size mtime_ns"``, sorted: a file added,
     removed or rewritten changes it."""
     out = []
-    for path in home.quarantine_rows.glob("*.parquet"):
-        if path.name == "_schema.parquet":
-            continue
+    for path in parquet_files(home.quarantine_rows):
         stat = path.stat()
         out.append(f"{path.name} {stat.st_size} {stat.st_mtime_ns}")
-    return sorted(out)
+    return out
 
 
 def _parse(value: Any) -> datetime | None:
@@ -248,7 +239,7 @@ def _earliest_touched(con: Any, home: Home, new: dict[str, str]) -> list[datetim
     def paths(kind: str, shas: list[str] | None = None) -> list[Path]:
         folder = home.raw_dir(kind)
         if shas is None:
-            return [p for p in folder.glob("*.parquet") if p.name != "_schema.parquet"]
+            return parquet_files(folder)
         return [folder / f"{sha}.parquet" for sha in shas if (folder / f"{sha}.parquet").exists()]
 
     def one(sql: str) -> datetime | None:
@@ -259,8 +250,8 @@ def _earliest_touched(con: Any, home: Home, new: dict[str, str]) -> list[datetim
     for sha, kind in new.items():
         by_kind.setdefault(kind, []).append(sha)
     if by_kind.get("focus"):
-        fresh = _parquet_list(paths("focus", by_kind["focus"]))
-        everything = _parquet_list(paths("focus"))
+        fresh = engine.sql_list(paths("focus", by_kind["focus"]))
+        everything = engine.sql_list(paths("focus"))
         out.append(one(f"select min(charge_period_start) from read_parquet({fresh})"))
         # A replacement snapshot supersedes every earlier row of its billing periods.
         out.append(
@@ -280,8 +271,8 @@ def _earliest_touched(con: Any, home: Home, new: dict[str, str]) -> list[datetim
             """)
         )
     if by_kind.get("slurm_job"):
-        fresh = _parquet_list(paths("slurm_job", by_kind["slurm_job"]))
-        everything = _parquet_list(paths("slurm_job"))
+        fresh = engine.sql_list(paths("slurm_job", by_kind["slurm_job"]))
+        everything = engine.sql_list(paths("slurm_job"))
         # Every record of a job a new file mentions: its attempts and key may change.
         out.append(
             one(f"""
@@ -292,7 +283,7 @@ def _earliest_touched(con: Any, home: Home, new: dict[str, str]) -> list[datetim
             """)
         )
     if by_kind.get("opencost_allocation"):
-        fresh = _parquet_list(paths("opencost_allocation", by_kind["opencost_allocation"]))
+        fresh = engine.sql_list(paths("opencost_allocation", by_kind["opencost_allocation"]))
         out.append(one(f"select min(start_time) from read_parquet({fresh})"))
     return out
 

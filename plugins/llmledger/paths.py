@@ -26,6 +26,14 @@ DEFAULT_HOME = ".llmledger"
 # opencost_allocation: OpenCost allocation JSON (Kubernetes pods).
 RAW_KINDS = ("focus", "annotation_invoice", "slurm_job", "run_manifest", "opencost_allocation")
 LANDING_FOLDERS = ("billing", "invoices", "pipeline")
+# The zero-row file of each raw folder that pins its columns (llmledger.raw_schema).
+SCHEMA_FILE = "_schema.parquet"
+
+
+def parquet_files(folder: Path) -> list[Path]:
+    """The Parquet files of a raw folder (raw/<kind>/, the ingest log, the quarantine's rows)
+    that hold rows: every ``*.parquet`` but the schema file, sorted."""
+    return sorted(p for p in folder.glob("*.parquet") if p.name != SCHEMA_FILE)
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,7 @@ def refresh(home: Home, full_refresh: bool = False, echo: bool = True) -> Refres
     began = time.perf_counter()
     home.ensure()
     started = warehouse.StartedDbt.start(home)
-    try:
+    with warehouse.unused_if_this_fails(started):
         prepare(home)
         paths = list_new_files(home)
         log.info("%d new file(s) to ingest", len(paths))
@@ -194,10 +194,6 @@ def refresh(home: Home, full_refresh: bool = False, echo: bool = True) -> Refres
             progress=lambda done, total, r: log.info("[%d/%d] %s", done, total, r.summary()),
             workers=os.cpu_count() or 1,
         )
-    except BaseException:
-        if started is not None:
-            started.abandon()
-        raise
     ingested_at = time.perf_counter()
     # The mart checks come last: Great Expectations starts with dbt (seconds of one core).
     built = build(

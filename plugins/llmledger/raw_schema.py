@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from llmledger import paths
+
 if TYPE_CHECKING:
     from llmledger.paths import Home
 
@@ -209,7 +211,7 @@ QUARANTINE_ROW = pa.schema(
     ]
 )
 
-SCHEMA_FILE = "_schema.parquet"
+SCHEMA_FILE = paths.SCHEMA_FILE
 
 
 def write_schema_files(home: Home) -> None:

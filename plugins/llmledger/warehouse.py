@@ -10,6 +10,7 @@ is imported at module level: DuckDB is imported inside :func:`connect_readonly`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ import site
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -141,7 +142,7 @@ def dbt_build(
     home.ensure()
     if started is None:
         started = StartedDbt.start(home)
-    try:
+    with unused_if_this_fails(started):
         config.stage(home)
         plan = None
         if args:
@@ -153,10 +154,6 @@ def dbt_build(
             log.info("dbt build: %s", plan.describe())
             extra = plan.dbt_args()
             window = plan.dbt_env()
-    except BaseException:
-        if started is not None:
-            started.abandon()
-        raise
     # DuckDB limits of config/warehouse.yaml come with dbt_command, not dbt_env: the DAG calls
     # that at parse time, where no file may be read (its dbt tasks use the profile's defaults).
     cmd, env = dbt_command(home, ["build"], *extra, extra_env=window)
@@ -265,6 +262,19 @@ class StartedDbt:
     def abandon(self) -> None:
         """The build will not run (the config or the plan failed): let dbt exit unused."""
         self.proc.communicate()
+
+
+@contextlib.contextmanager
+def unused_if_this_fails(started: StartedDbt | None) -> Iterator[None]:
+    """Around the work between starting dbt and handing it its command (the config, the
+    plan, ingest): if it raises, dbt is told to exit unused (:meth:`StartedDbt.abandon`)
+    and the error goes on."""
+    try:
+        yield
+    except BaseException:
+        if started is not None:
+            started.abandon()
+        raise
 
 
 def connect_readonly(
