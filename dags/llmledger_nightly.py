@@ -120,7 +120,7 @@ def _dbt_task_group(home: Home) -> DbtTaskGroup:
         ),
         # Cosmos runs dbt in the task's process (dbtRunner) when dbt is importable there:
         # about 1 s per node instead of 4 s for a dbt subprocess (Python start-up and imports).
-        # The profile's keep_open: false releases warehouse.duckdb after each node, so the
+        # keep_open off (dbt_task_env) releases warehouse.duckdb after each node, so the
         # read-only tasks can open it even when dag.test() runs every task in one process.
         # The executable is the fallback for workers where dbt is installed apart.
         execution_config=ExecutionConfig(dbt_executable_path=wiring.dbt_executable()),

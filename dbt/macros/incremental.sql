@@ -36,32 +36,41 @@
     same result as deleting the refresh window and appending the model's rows (the pre-hook
     delete_refresh_window with strategy `append`), written as a difference. Rows of the window
     that the night reproduces exactly stay where they are; a row that changed or is no longer
-    produced is deleted (by its unique key), and only the model's rows the table does not hold
-    are inserted. Most of a window is the lookback, unchanged from the night before: at the
-    `large` scale point fct_billing_charge writes the new day (about 50,000 rows) instead of
-    the whole window (150,000), and its primary-key index commits in a fraction of the time
-    (DuckDB's commit of a delete and re-insert of the same keys took 0.6 to 1.2 s, and held up
-    the commits of the models beside it). EXCEPT ALL compares every column, nulls as equal,
-    and keeps duplicates: a duplicate row still reaches the primary key and fails there. -#}
+    produced is deleted, and only the model's rows the window no longer holds are inserted.
+    Most of a window is the lookback, unchanged from the night before: at the `large` scale
+    point fct_billing_charge writes the new day (about 50,000 rows) instead of the whole window
+    (200,000), and its primary-key index commits in a fraction of the time (DuckDB's commit of
+    a delete and re-insert of the same keys took 0.6 to 1.2 s, and held up the commits of the
+    models beside it).
+    The rows are matched by the unique key, then compared column by column (nulls equal): a
+    hash join on one column, 0.1 s for that window, where EXCEPT ALL on every column took 0.8 s.
+    A window row is kept only when exactly one new row has its key and every column is the
+    same; so a key the model gives twice, or a null key, is inserted twice (or as null) and
+    fails the primary key, as a plain delete and append would. -#}
 {% macro get_incremental_refresh_window_diff_sql(arg_dict) -%}
     {%- set target = arg_dict["target_relation"] -%}
     {%- set source = arg_dict["temp_relation"] -%}
-    {%- set key = adapter.quote(config.require("unique_key")) -%}
+    {%- set key_name = config.require("unique_key") -%}
+    {%- set key = adapter.quote(key_name) -%}
     {%- set window = in_refresh_window(adapter.quote(config.require("refresh_window_column"))) -%}
-    {%- set columns = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
+    {%- set names = arg_dict["dest_columns"] | map(attribute="name") | list -%}
+    {%- set columns = get_quoted_csv(names) -%}
     delete from {{ target }}
     where {{ window }}
         and {{ key }} in (
-            select {{ key }} from (
-                select {{ columns }} from {{ target }} where {{ window }}
-                except all
-                select {{ columns }} from {{ source }}
-            )
+            select kept.{{ key }}
+            from (select {{ columns }} from {{ target }} where {{ window }}) as kept
+            left join {{ source }} as new on kept.{{ key }} = new.{{ key }}
+            group by kept.{{ key }}
+            having count(new.{{ key }}) <> 1 or bool_or(false
+            {%- for name in names if name != key_name %}
+                or kept.{{ adapter.quote(name) }} is distinct from new.{{ adapter.quote(name) }}
+            {%- endfor %})
         );
     insert into {{ target }} ({{ columns }})
-    select {{ columns }} from {{ source }}
-    except all
-    select {{ columns }} from {{ target }} where {{ window }}
+    select {{ columns }} from {{ source }} as new
+    anti join (select {{ key }} from {{ target }} where {{ window }}) as kept
+        on new.{{ key }} = kept.{{ key }}
 {%- endmacro %}
 
 {#- A where-clause term: true on a full build, the window on an incremental one. -#}

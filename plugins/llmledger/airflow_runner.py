@@ -25,6 +25,7 @@ from llmledger.paths import Home
 from llmledger.warehouse import (  # noqa: F401 - the DAG reads the dbt facts from here
     DBT_PROFILES_YML,
     DBT_PROJECT_DIR,
+    KEEP_OPEN_ENV,
     TELEMETRY_OFF,
     BuildFailed,
     dbt_env,
@@ -42,13 +43,18 @@ PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 
 
 def dbt_task_env(home: Home) -> dict[str, str]:
-    """``llmledger.warehouse.dbt_env(home)`` for the DAG's dbt tasks, less ``DBT_TARGET_PATH``.
+    """``llmledger.warehouse.dbt_env(home)`` for the DAG's dbt tasks, less ``DBT_TARGET_PATH``,
+    with the profile's keep_open off.
 
     Cosmos runs every node in a temporary copy of the project and carries dbt's
     ``partial_parse.msgpack`` from one node to the next through the copy's ``target/``. Moving
     the target elsewhere makes every node parse the whole project again.
+    A task runs dbt in its own process, where a read-only task may open the warehouse next
+    (``dag.test()`` runs every task in one process): each node releases the file, whatever the
+    worker's environment says of :data:`KEEP_OPEN_ENV`.
     """
-    return {key: value for key, value in dbt_env(home).items() if key != "DBT_TARGET_PATH"}
+    env = {key: value for key, value in dbt_env(home).items() if key != "DBT_TARGET_PATH"}
+    return {**env, KEEP_OPEN_ENV: "false"}
 
 
 def dbt_manifest_path(home: Home) -> Path:

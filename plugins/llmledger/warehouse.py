@@ -35,6 +35,10 @@ DBT_PROJECT_DIR = Path(os.environ.get("LLMLEDGER_DBT_PROJECT_DIR", REPO_ROOT / "
 DBT_PROFILES_DIR = DBT_PROJECT_DIR
 DBT_PROFILES_YML = DBT_PROFILES_DIR / "profiles.yml"
 
+# dbt/profiles.yml's keep_open: "true" for a dbt run as one command (dbt_command), which
+# holds the warehouse from start to end, unless this process's environment says "false" (a
+# site whose readers must get in between models); the DAG's dbt tasks leave it unset (false).
+KEEP_OPEN_ENV = "LLMLEDGER_DBT_KEEP_OPEN"
 TELEMETRY_OFF = {
     "DO_NOT_TRACK": "1",
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
@@ -73,13 +77,21 @@ def dbt_command(
     The environment is this process's, plus :func:`dbt_env` and the DuckDB limits of
     ``config/warehouse.yaml`` (:func:`llmledger.engine.env`: memory, threads and temp folder
     hold for every dbt run, builds, freshness checks, parses and docs alike), plus
+    :data:`KEEP_OPEN_ENV` (one command holds the warehouse open for its whole run unless the
+    environment says otherwise), plus
     ``extra_env``. ``target`` is a target folder of its own instead of the home's
     ``dbt_target`` (a run whose parse differs would otherwise spoil the build's partial parse).
     """
     from llmledger import engine
 
     cmd = [dbt_executable(), *command, "--project-dir", str(DBT_PROJECT_DIR), *options]
-    env = {**os.environ, **dbt_env(home), **engine.env(home), **(extra_env or {})}
+    env = {
+        **os.environ,
+        **dbt_env(home),
+        **engine.env(home),
+        KEEP_OPEN_ENV: os.environ.get(KEEP_OPEN_ENV, "true"),
+        **(extra_env or {}),
+    }
     if target is not None:
         env["DBT_TARGET_PATH"] = str(target)
     return cmd, env

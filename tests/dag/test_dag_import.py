@@ -180,6 +180,8 @@ def test_dbt_tasks_get_the_warehouse_env_less_the_target_path(tmp_path):
     from llmledger import warehouse
 
     home = Home(tmp_path)
-    # Less the target path, which Cosmos needs inside its per-node copy of the project.
+    # Less the target path, which Cosmos needs inside its per-node copy of the project; the
+    # warehouse released after each node.
     expected = {k: v for k, v in warehouse.dbt_env(home).items() if k != "DBT_TARGET_PATH"}
+    expected["LLMLEDGER_DBT_KEEP_OPEN"] = "false"
     assert airflow_runner.dbt_task_env(home) == expected
