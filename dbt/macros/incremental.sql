@@ -82,6 +82,17 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Pre-hook of int_spend_ledger: drop the GPU allocation rows of the refresh window (their
+    source, int_gpu_hours_allocated_to_pools, changes only there) and every other row (their
+    sources are rebuilt whole each night). -#}
+{% macro delete_spend_ledger_refresh() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where cost_source not in ('gpu_allocation', 'idle_capacity')
+            or {{ in_refresh_window('incurred_at') }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Pre-hook of a per-file incremental model: drop the rows of files no longer in the ingest
     log as loaded (a bare `dbt build` after a raw file was removed stays right). -#}
 {% macro delete_files_no_longer_ingested(column, kind) -%}

@@ -54,8 +54,9 @@ def exit_now(code: int) -> None:
     the interpreter's finalisation, which frees every object of the big libraries one by one:
     0.2 s after dbt's build, 0.5 to 1 s once Great Expectations is imported (``llmledger``'s
     console script ends this way too, ``llmledger.cli.entry``). Files are written and closed
-    by then (every writer uses ``with``), and no open connection writes the warehouse: dbt
-    releases it after its last node, and llmledger only ever reads it."""
+    by then (every writer uses ``with``), and no open connection writes the warehouse: dbt-duckdb's
+    exit handler closes it (a checkpoint, when the profile's keep_open held it for the whole
+    build), and llmledger only ever reads it."""
     import atexit
     import logging
     import threading

@@ -3,8 +3,21 @@
 -- shared costs of a cluster distributed to its jobs per month (incurred_at = the month's start).
 -- Every dollar of effective billing cost, annotation cost and licence cost appears here exactly
 -- once (checked in rpt_reconciliation).
+-- Incremental: the GPU allocation rows (most of the ledger, one per job x pool hour) are
+-- rewritten from the refresh window's hour on, as int_gpu_hours_allocated_to_pools is; every
+-- other row comes from a model rebuilt whole each night, so it is rewritten whole.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_spend_ledger_refresh() }}"
+    )
+}}
+
 with allocations as (
     select * from {{ ref('int_gpu_hours_allocated_to_pools') }}
+    where {{ in_refresh_window('hour') }}
 ),
 
 direct_costs as (
