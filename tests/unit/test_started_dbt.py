@@ -91,7 +91,8 @@ def test_dbt_runs_the_command_on_the_parse_it_read_while_the_config_was_staged(
     assert done == "dbt build --select x"
     assert hooked == [True]
     parse, build = invocations(runs)
-    assert parse["args"] == ["parse", "--project-dir", str(warehouse.DBT_PROJECT_DIR), "--quiet"]
+    project = str(warehouse.DBT_PROJECT_DIR)
+    assert parse["args"] == ["parse", "--project-dir", project, "--quiet", "--no-write-json"]
     # The command is dbt's own command line, on the manifest the early parse returned, with
     # the plan's window in the environment (a selection builds everything in its window).
     assert build["args"] == [
