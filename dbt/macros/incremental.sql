@@ -46,11 +46,21 @@
     hash join on one column, 0.1 s for that window, where EXCEPT ALL on every column took 0.8 s.
     A window row is kept only when exactly one new row has its key and every column is the
     same; so a key the model gives twice, or a null key, is inserted twice (or as null) and
-    fails the primary key, as a plain delete and append would. -#}
+    fails the primary key, as a plain delete and append would. So unique_key must be the
+    model's primary key (a table that could hold a null key would keep that row: null matches
+    no key), and the strategy refuses a model without one. -#}
 {% macro get_incremental_refresh_window_diff_sql(arg_dict) -%}
     {%- set target = arg_dict["target_relation"] -%}
     {%- set source = arg_dict["temp_relation"] -%}
     {%- set key_name = config.require("unique_key") -%}
+    {%- set primary_keys = model.constraints | selectattr("type", "equalto", "primary_key") | list -%}
+    {%- if primary_keys | map(attribute="columns") | list != [[key_name]] -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental strategy refresh_window_diff: unique_key '" ~ key_name
+            ~ "' must be the model's primary key (a model-level primary_key constraint on that"
+            ~ " column alone, contract enforced)"
+        ) }}
+    {%- endif -%}
     {%- set key = adapter.quote(key_name) -%}
     {%- set window = in_refresh_window(adapter.quote(config.require("refresh_window_column"))) -%}
     {%- set names = arg_dict["dest_columns"] | map(attribute="name") | list -%}

@@ -65,6 +65,9 @@ from main.src
 where {{ in_refresh_window('charge_day') }}
 """
 
+# The same model without a primary key: the strategy refuses it.
+LOOSE = MODEL.replace("from main.src", "from main.src -- no primary key")
+
 SCHEMA = """
 models:
 - name: charges
@@ -106,7 +109,9 @@ def _write_src(database: Path, rows: list[tuple]) -> None:
         con.executemany("insert into src values (?, ?, ?, ?)", rows)
 
 
-def _dbt(project: Path, database: Path, refresh_from: str | None) -> subprocess.CompletedProcess:
+def _dbt(
+    project: Path, database: Path, refresh_from: str | None, model: str = "charges"
+) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         **warehouse.TELEMETRY_OFF,
@@ -118,7 +123,7 @@ def _dbt(project: Path, database: Path, refresh_from: str | None) -> subprocess.
     if refresh_from is not None:
         env["LLMLEDGER_REFRESH_FROM"] = refresh_from
     cmd = [warehouse.dbt_executable(), "run", "--project-dir", str(project)]
-    cmd += ["--profiles-dir", str(project)]
+    cmd += ["--profiles-dir", str(project), "--select", model]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
 
 
@@ -141,6 +146,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     (project / "models").mkdir()
     (project / "models" / "charges.sql").write_text(MODEL)
     (project / "models" / "charges.yml").write_text(SCHEMA)
+    (project / "models" / "loose.sql").write_text(LOOSE)
     database = tmp_path_factory.mktemp("full") / "warehouse.duckdb"
     _write_src(database, FIRST)
     proc = _dbt(project, database, None)
@@ -196,3 +202,13 @@ def test_a_night_with_a_bad_key_fails_and_changes_nothing(built, tmp_path, extra
     assert proc.returncode != 0
     assert "constraint" in proc.stdout.lower(), proc.stdout[-3000:]
     assert _rows(database) == _rows(built[1])
+
+
+def test_a_model_whose_key_is_not_its_primary_key_is_refused(built, tmp_path):
+    project, _ = built
+    database = tmp_path / "warehouse.duckdb"
+    _write_src(database, FIRST)
+    assert _dbt(project, database, None, "loose").returncode == 0  # a full build: no strategy
+    proc = _dbt(project, database, WINDOW, "loose")
+    assert proc.returncode != 0
+    assert "unique_key 'charge_key' must be the model's primary key" in proc.stdout, proc.stdout
