@@ -2,6 +2,10 @@
 -- elapsed month of useful life, up to and including this month). It is the latest month the
 -- warehouse has any fact for (spend incurred or dataset consumed), so a rebuild on the same
 -- data always gives the same figures.
+-- A view: small and cheap to compute, so its readers compute it; as a table it was one more
+-- node, with dbt's overhead, on every night's chain (the night skips views).
+{{ config(materialized='view') }}
+
 with ledger as (
     select * from {{ ref('int_spend_ledger') }}
 ),

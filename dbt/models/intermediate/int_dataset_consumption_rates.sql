@@ -12,6 +12,10 @@
 --   straight_line: 1 / useful_life_months per month, months counted from the month of first
 --     use up to the as-of month; a month's charge goes to that month's consumers by tokens, or
 --     to 'unabsorbed amortization' when nobody consumed it that month.
+-- A view: small and cheap to compute, so its readers compute it; as a table it was one more
+-- node, with dbt's overhead, on every night's chain (the night skips views).
+{{ config(materialized='view') }}
+
 with consumption as (
     select * from {{ ref('stg_config__dataset_consumption') }}
 ),

@@ -4,6 +4,10 @@
 -- expression int_dataset_amortization_by_activity uses, so what a derived dataset inherits is
 -- to the unit what its parents charged it. Config validation rejects cycles; the depth guard
 -- only stops a runaway.
+-- A view: small and cheap to compute, so its readers compute it; as a table it was one more
+-- node, with dbt's overhead, on every night's chain (the night skips views).
+{{ config(materialized='view') }}
+
 with recursive own_costs as (
     select
         dataset_version,
