@@ -92,14 +92,15 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Pre-hook of int_spend_ledger: drop the GPU allocation rows of the refresh window (their
-    source, int_gpu_hours_allocated_to_pools, changes only there) and every other row (their
-    sources are rebuilt whole each night). -#}
-{% macro delete_spend_ledger_refresh() -%}
+{#- Pre-hook of an incremental model holding two kinds of rows (int_spend_ledger): those whose
+    `kind_column` is in `windowed` come from a model windowed like this one, so they are dropped
+    from the refresh window on (by `column`); every other row comes from a model rebuilt whole
+    each night, so it is dropped. -#}
+{% macro delete_refresh_window_and_rebuilt(column, kind_column, windowed) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        where cost_source not in ('gpu_allocation', 'idle_capacity')
-            or {{ in_refresh_window('incurred_at') }}
+        where {{ kind_column }} not in ({% for value in windowed %}'{{ value }}'{{ ", " if not loop.last }}{% endfor %})
+            or {{ in_refresh_window(column) }}
     {%- endif -%}
 {%- endmacro %}
 

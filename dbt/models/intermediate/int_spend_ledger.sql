@@ -3,15 +3,16 @@
 -- shared costs of a cluster distributed to its jobs per month (incurred_at = the month's start).
 -- Every dollar of effective billing cost, annotation cost and licence cost appears here exactly
 -- once (checked in rpt_reconciliation).
--- Incremental: the GPU allocation rows (most of the ledger, one per job x pool hour) are
--- rewritten from the refresh window's hour on, as int_gpu_hours_allocated_to_pools is; every
--- other row comes from a model rebuilt whole each night, so it is rewritten whole.
+-- Incremental: the GPU allocation rows (most of the ledger, one per job x pool hour; their
+-- cost_source values are those of the `allocations` branch below) are rewritten from the
+-- refresh window's hour on, as int_gpu_hours_allocated_to_pools is; every other row comes from
+-- a model rebuilt whole each night, so it is rewritten whole.
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_spend_ledger_refresh() }}"
+        pre_hook="{{ delete_refresh_window_and_rebuilt('incurred_at', 'cost_source', ['gpu_allocation', 'idle_capacity']) }}"
     )
 }}
 
@@ -66,6 +67,7 @@ shared_costs as (
 
 unioned as (
     select
+        -- The windowed cost sources of the pre-hook (config above).
         case row_kind when 'idle' then 'idle_capacity' else 'gpu_allocation' end as cost_source,
         coalesce(job_key, cluster || '/idle') as source_key,
         hour as incurred_at,
