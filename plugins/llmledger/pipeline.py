@@ -178,12 +178,15 @@ def refresh(home: Home, full_refresh: bool = False, echo: bool = True) -> Refres
     """
     import time
 
-    from llmledger import ingest, validation, warehouse
+    from llmledger import warehouse
 
     began = time.perf_counter()
     home.ensure()
     started = warehouse.StartedDbt.start(home)
     with warehouse.unused_if_this_fails(started):
+        # Imported once dbt is on its way: ingest's modules (pyarrow, ...) take 0.15 s.
+        from llmledger import ingest, validation
+
         prepare(home)
         paths = list_new_files(home)
         log.info("%d new file(s) to ingest", len(paths))

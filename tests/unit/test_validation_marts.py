@@ -236,3 +236,54 @@ def test_batches_are_not_fingerprinted_and_still_checked():
         "fingerprint", frame, [gxe.ExpectColumnValuesToNotBeNull(column="cost")]
     )
     assert flagged == [[1]]
+
+
+def test_frames_hold_the_python_values_fetchall_gives():
+    """The checks' frames come through Arrow; every value must still be what DuckDB's
+    fetchall gives, type included: exact Decimal money (never a float), datetime hours, int
+    counts and None for every null (never NaN or NaT)."""
+    from llmledger.validation.marts import _objects
+
+    con = duckdb.connect()
+    query = """
+        select * from (values
+            ('a', timestamp '2025-03-01 04:00', 3.3333333334::decimal(38, 10), 2::bigint, true),
+            (null, null, null, null, null),
+            ('c', timestamp '2025-12-31 23:00', -0.0000000001::decimal(38, 10), 0::bigint, false)
+        ) as t(scope, hour, cost_usd, row_count, passed)
+    """
+    expected = con.execute(query).fetchall()
+    frame = _objects(con.sql(query).to_arrow_table())
+    got = [tuple(row) for row in frame.itertuples(index=False)]
+    assert got == expected
+    assert [[type(v) for v in row] for row in got] == [[type(v) for v in row] for row in expected]
+    assert got[0][2] == Decimal("3.3333333334") and got[2][2] == Decimal("-1E-10")
+    assert all(v is None for v in got[1])
+    assert all(dtype.kind == "O" for dtype in frame.dtypes)
+
+
+@pytest.mark.parametrize("outcome", ["passing", "failing"])
+def test_the_warehouse_is_closed_once_the_checks_are_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outcome: str
+):
+    """The frames are read side by side on one read-only connection; it is closed when the
+    checks end, passed or failed, not left to the garbage collector."""
+    from llmledger import warehouse
+
+    opened: list[duckdb.DuckDBPyConnection] = []
+
+    def connect_readonly(home: Home) -> duckdb.DuckDBPyConnection:
+        opened.append(duckdb.connect(str(home.warehouse), read_only=True))
+        return opened[-1]
+
+    monkeypatch.setattr(warehouse, "connect_readonly", connect_readonly)
+    broken = "update fct_idle_cost set idle_gpu_hours = -2;" if outcome == "failing" else ""
+    home = _warehouse(tmp_path, SCHEMA, PASSING, broken)
+    if outcome == "failing":
+        with pytest.raises(ValidationFailed, match="idle_gpu_hours_not_negative"):
+            validate_marts(home)
+    else:
+        assert validate_marts(home).passed
+    assert len(opened) == 1
+    with pytest.raises(duckdb.ConnectionException, match="closed"):
+        opened[0].execute("select 1")

@@ -5,9 +5,10 @@ The warehouse is opened read-only and no mart is read whole: DuckDB computes, pe
 count and an example row; those aggregates (bounded by pools and activities, not by rows; money
 stays ``Decimal``) are what the GX expectations check, and they prove the same properties: every
 row's GPU-hours are >= 0 iff every pool's minimum is, every row's activity is in the taxonomy
-iff every distinct activity is. The connection is closed before any check runs. Conservation is
-recomputed here from the marts themselves rather than trusted from ``rpt_reconciliation``, so a
-bug in the dbt reconciliation model cannot hide a bug in allocation.
+iff every distinct activity is. The frames are read side by side, and a check runs as soon as
+its frames are in. Conservation is recomputed here from the marts themselves rather than
+trusted from ``rpt_reconciliation``, so a bug in the dbt reconciliation model cannot hide a bug
+in allocation.
 
 Every check has a severity: a failing ``fail`` check raises :class:`ValidationFailed` (the
 pipeline stops), a failing ``warn`` check is logged and the pipeline goes on.
@@ -137,19 +138,22 @@ def validate_marts(home: Home | str | os.PathLike[str] | None) -> MartValidation
     home = home if isinstance(home, Home) else Home.resolve(home)
     frames, missing = _read_tables(home)
     outcomes: list[CheckOutcome] = []
-    if missing:
-        outcomes.append(
-            CheckOutcome(
-                "tables_present",
-                FAIL,
-                "the tables these checks read exist",
-                len(TABLES),
-                tuple(missing),
+    try:
+        if missing:
+            outcomes.append(
+                CheckOutcome(
+                    "tables_present",
+                    FAIL,
+                    "the tables these checks read exist",
+                    len(TABLES),
+                    tuple(missing),
+                )
             )
-        )
-    for check in CHECKS:
-        if all(table in frames for table in check.tables):
-            outcomes.extend(check.run(frames))
+        for check in CHECKS:
+            if all(table in frames for table in check.tables):
+                outcomes.extend(check.run(frames))
+    finally:
+        frames.close()
     result = MartValidationResult(tuple(outcomes))
     for outcome in result.outcomes:
         level = (
@@ -175,18 +179,65 @@ def validate_marts(home: Home | str | os.PathLike[str] | None) -> MartValidation
     return result
 
 
-def _read_tables(home: Home) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
-    """The frames the checks run on (see :data:`FRAMES`), and the tables found missing."""
-    import pandas as pd
+class _Frames:
+    """The frames of :data:`FRAMES`, read side by side, each on its own cursor of one read-only
+    connection: a check runs as soon as the frames it needs are read, while DuckDB computes the
+    others (the pool aggregate is most of the reading on a large lab). ``frames[name]`` waits
+    for that frame; :meth:`close` waits for every read, then closes the connection."""
 
+    def __init__(self, con: Any, queries: dict[str, str]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._con = con
+        pool = ThreadPoolExecutor(max_workers=max(len(queries), 1), thread_name_prefix="frame")
+        try:
+            self._reads = {name: pool.submit(self._read, sql) for name, sql in queries.items()}
+        finally:
+            pool.shutdown(wait=False)
+
+    def _read(self, sql: str) -> pd.DataFrame:
+        cursor = self._con.cursor()
+        try:
+            return _objects(cursor.sql(sql).to_arrow_table())
+        finally:
+            cursor.close()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._reads
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self._reads[name].result()
+
+    def close(self) -> None:
+        from concurrent.futures import wait
+
+        try:
+            wait(list(self._reads.values()))
+        finally:
+            self._con.close()
+
+
+def _objects(table: Any) -> pd.DataFrame:
+    """An Arrow table as a frame of Python objects, the values DuckDB's ``fetchall`` gives
+    (``Decimal`` money, ``datetime`` hours, ``int`` counts, ``None`` for null), built in C++:
+    a third of the time of ``fetchall`` for the 33,000 reconciliation rows of a large lab."""
+    frame = table.to_pandas(
+        integer_object_nulls=True, date_as_object=True, timestamp_as_object=True
+    )
+    return frame.astype(object)
+
+
+def _read_tables(home: Home) -> tuple[_Frames, list[Finding]]:
+    """The frames the checks run on (see :data:`FRAMES`), being read, and the tables found
+    missing. The caller closes the frames (:meth:`_Frames.close`)."""
     from llmledger.warehouse import connect_readonly
 
     try:
         con = connect_readonly(home)
     except FileNotFoundError as exc:
         raise ValidationFailed(str(exc)) from exc
-    frames: dict[str, pd.DataFrame] = {}
     missing: list[Finding] = []
+    queries: dict[str, str] = {}
     try:
         located = con.execute(
             "select table_name, table_schema, column_name from information_schema.columns"
@@ -223,16 +274,13 @@ def _read_tables(home: Home) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
             where[table] = f'"{schema}"."{table}"'
             optional[table] = [c for c in OPTIONAL_COLUMNS.get(table, ()) if c in schemas[schema]]
         for frame, (tables, sql) in FRAMES.items():
-            if not all(table in where for table in tables):
-                continue
-            extra = "".join(f', "{c}"' for c in optional.get(tables[0], []))
-            query = sql.format(optional=extra, **where)
-            cursor = con.execute(query)
-            names = [d[0] for d in cursor.description]
-            frames[frame] = pd.DataFrame(cursor.fetchall(), columns=names, dtype=object)
-    finally:
+            if all(table in where for table in tables):
+                extra = "".join(f', "{c}"' for c in optional.get(tables[0], []))
+                queries[frame] = sql.format(optional=extra, **where)
+    except BaseException:
         con.close()
-    return frames, missing
+        raise
+    return _Frames(con, queries), missing
 
 
 # The frames the checks run on: (tables read, SQL). Each is bounded by pools, activities,
