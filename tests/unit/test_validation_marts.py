@@ -118,6 +118,15 @@ def test_conservation_tolerance_is_a_millionth(tmp_path: Path):
         match=r"pool_conservation \[gpu-cloud 2025-03-01 04:00\] difference 0.0000011",
     ):
         validate_marts(_warehouse(tmp_path / "b", SCHEMA, PASSING, beyond))
+    # Money lost (allocated + idle short of the pool) is held to the same millionth.
+    short_within = "update fct_idle_cost set idle_cost_usd = 24.9999991;"
+    assert validate_marts(_warehouse(tmp_path / "c", SCHEMA, PASSING, short_within)).passed
+    short_beyond = "update fct_idle_cost set idle_cost_usd = 24.9999989;"
+    with pytest.raises(
+        ValidationFailed,
+        match=r"pool_conservation \[gpu-cloud 2025-03-01 04:00\] difference -0.0000011",
+    ):
+        validate_marts(_warehouse(tmp_path / "d", SCHEMA, PASSING, short_beyond))
 
 
 def test_allocation_to_a_pool_that_does_not_exist_is_caught(tmp_path: Path):
