@@ -181,10 +181,11 @@ def refresh(home: Home, full_refresh: bool = False, echo: bool = True) -> Refres
     from llmledger import warehouse
 
     began = time.perf_counter()
-    home.ensure()
+    # dbt first: its parse reads the project, not the home (dbt makes its own target and log
+    # folders). The home's skeleton (prepare) and ingest's modules (pyarrow, ...: 0.15 s with
+    # the skeleton's schema files) come once it is on its way.
     started = warehouse.StartedDbt.start(home)
     with warehouse.unused_if_this_fails(started):
-        # Imported once dbt is on its way: ingest's modules (pyarrow, ...) take 0.15 s.
         from llmledger import ingest, validation
 
         prepare(home)

@@ -216,6 +216,37 @@ def test_the_refresh_starts_dbt_before_ingest_and_builds_on_it(
     assert done.ingest_s >= 0 and done.build_s > 0 and done.checks_s >= 0
 
 
+def test_on_a_new_home_the_refresh_starts_dbt_before_making_the_home(
+    runs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dbt's parse reads the project, not the home: dbt is started before the home's skeleton
+    and config are made (``prepare``), even for a home that does not exist yet."""
+    from llmledger import incremental, ingest, pipeline, validation
+
+    home = Home.resolve(tmp_path / "new-home")
+    assert not home.root.exists()
+    events: list[str] = []
+    monkeypatch.setattr(incremental, "record", lambda h, plan: events.append("recorded"))
+    start = warehouse.StartedDbt.start
+    monkeypatch.setattr(
+        warehouse.StartedDbt, "start", lambda h: events.append("dbt started") or start(h)
+    )
+    prepare = pipeline.prepare
+    monkeypatch.setattr(
+        pipeline, "prepare", lambda h: events.append(f"prepared {h.landing.exists()}") or prepare(h)
+    )
+    monkeypatch.setattr(ingest, "ingest_paths", lambda *a, **k: events.append("ingested") or [])
+    monkeypatch.setattr(validation, "warm_up", lambda: None)
+    monkeypatch.setattr(pipeline, "validate", lambda h: events.append("checked") or _Checked())
+
+    pipeline.refresh(home)
+
+    assert events[:3] == ["dbt started", "prepared False", "ingested"]
+    assert (home.config / "policies.yaml").exists() and (home.staged_config).is_dir()
+    assert [run["args"][0] for run in invocations(runs)] == ["parse", "build"]
+    assert {run["home"] for run in invocations(runs)} == {str(home.root)}
+
+
 def test_when_ingest_fails_the_started_dbt_exits_without_building(
     runs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
