@@ -16,7 +16,7 @@ from llmledger.incremental import EVERYTHING
 from llmledger.paths import Home
 
 FAKE_DBT_MAIN = """\
-import atexit, json, os
+import atexit, gc, json, os
 
 # As dbt-duckdb does (it closes its connections): the started dbt must run exit handlers.
 EXITED = json.dumps({"exit": "handlers ran"}) + "\\n"
@@ -35,7 +35,8 @@ class dbtRunner:
     def invoke(self, args):
         seen = {"args": args, "manifest": self.manifest,
                 "window": os.environ.get("LLMLEDGER_REFRESH_FROM"),
-                "home": os.environ.get("LLMLEDGER_HOME")}
+                "home": os.environ.get("LLMLEDGER_HOME"),
+                "collector": gc.isenabled(), "frozen": gc.get_freeze_count()}
         with open(os.environ["FAKE_DBT_OUT"], "a") as out:
             out.write(json.dumps(seen) + "\\n")
         if args[0] == "parse":
@@ -105,6 +106,10 @@ def test_dbt_runs_the_command_on_the_parse_it_read_while_the_config_was_staged(
     assert build["manifest"] == "the saved parse"
     assert build["window"] == EVERYTHING and parse["window"] is None
     assert build["home"] == str(home.root)
+    # The garbage collector is off while dbt imports itself and parses (their objects live to
+    # the end), then those objects are frozen and it is on again for the build.
+    assert parse["collector"] is False and parse["frozen"] == 0
+    assert build["collector"] is True and build["frozen"] > 0
 
 
 @pytest.mark.parametrize(

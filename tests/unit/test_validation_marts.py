@@ -206,9 +206,12 @@ def test_every_bad_row_is_caught_through_the_aggregates(tmp_path: Path):
 
 
 WARM_UP = """
+import gc
 import threading
 from llmledger import validation
 
+collections = []
+gc.callbacks.append(lambda phase, info: phase == "stop" and collections.append(info))
 validation.warm_up()
 validation.warm_up()  # a second call starts nothing more
 thread = validation._warm_up
@@ -217,6 +220,10 @@ assert [t.name for t in threading.enumerate()].count("gx-warm-up") == 1
 gxe = validation.expectations()  # waits for the thread instead of making a second context
 assert not thread.is_alive()
 assert validation._made_batch_definition.cache_info().misses == 1
+# The collector was paused while GX was imported (a fifth of its import; hundreds of
+# collections otherwise): at most the one its return to work starts. It is on again.
+assert len(collections) <= 1, len(collections)
+assert gc.isenabled()
 print(gxe.ExpectColumnValuesToNotBeNull.__name__)
 """
 
@@ -228,6 +235,27 @@ def test_great_expectations_warms_up_once_in_the_background():
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "ExpectColumnValuesToNotBeNull"
+
+
+def test_the_collector_pause_restores_what_it_found():
+    import gc
+
+    from llmledger.validation import _collector_paused
+
+    assert gc.isenabled()
+    with _collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), _collector_paused():
+        raise RuntimeError("an import failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _collector_paused():
+            pass
+        assert not gc.isenabled()  # off before, off after
+    finally:
+        gc.enable()
 
 
 def test_batches_are_not_fingerprinted_and_still_checked():

