@@ -221,9 +221,9 @@ gxe = validation.expectations()  # waits for the thread instead of making a seco
 assert not thread.is_alive()
 assert validation._made_batch_definition.cache_info().misses == 1
 # The collector was paused while GX was imported (a fifth of its import; hundreds of
-# collections otherwise): at most the one its return to work starts. It is on again.
-assert len(collections) <= 1, len(collections)
-assert gc.isenabled()
+# collections otherwise), and GX's objects are frozen: none ran. It is on again.
+assert collections == [], len(collections)
+assert gc.isenabled() and gc.get_freeze_count() > 100_000
 print(gxe.ExpectColumnValuesToNotBeNull.__name__)
 """
 
@@ -237,25 +237,28 @@ def test_great_expectations_warms_up_once_in_the_background():
     assert proc.stdout.strip() == "ExpectColumnValuesToNotBeNull"
 
 
-def test_the_collector_pause_restores_what_it_found():
+def test_the_collector_pause_freezes_what_the_block_made_and_restores_the_collector():
     import gc
 
     from llmledger.validation import _collector_paused
 
-    assert gc.isenabled()
-    with _collector_paused():
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), _collector_paused():
-        raise RuntimeError("an import failed")
-    assert gc.isenabled()
-    gc.disable()
     try:
+        assert gc.isenabled()
+        with _collector_paused():
+            assert not gc.isenabled()
+            made = [[] for _ in range(1000)]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= len(made)  # left out of every later collection
+        with pytest.raises(RuntimeError), _collector_paused():
+            raise RuntimeError("an import failed")
+        assert gc.isenabled()
+        gc.disable()
         with _collector_paused():
             pass
         assert not gc.isenabled()  # off before, off after
     finally:
         gc.enable()
+        gc.unfreeze()  # this test's process goes on
 
 
 def test_batches_are_not_fingerprinted_and_still_checked():
