@@ -109,24 +109,24 @@ def test_broken_marts_raise_naming_check_scope_and_difference(tmp_path: Path):
     }
 
 
-def test_conservation_tolerance_is_a_millionth(tmp_path: Path):
-    within = "update fct_idle_cost set idle_cost_usd = 25.0000009;"
-    assert validate_marts(_warehouse(tmp_path / "a", SCHEMA, PASSING, within)).passed
-    beyond = "update fct_idle_cost set idle_cost_usd = 25.0000011;"
+@pytest.mark.parametrize(
+    ("within", "beyond", "difference"),
+    [
+        ("25.0000009", "25.0000011", "0.0000011"),  # money found: allocated + idle over the pool
+        ("24.9999991", "24.9999989", "-0.0000011"),  # money lost: short of the pool
+    ],
+)
+def test_conservation_tolerance_is_a_millionth(
+    tmp_path: Path, within: str, beyond: str, difference: str
+):
+    near = f"update fct_idle_cost set idle_cost_usd = {within};"
+    assert validate_marts(_warehouse(tmp_path / "a", SCHEMA, PASSING, near)).passed
+    far = f"update fct_idle_cost set idle_cost_usd = {beyond};"
     with pytest.raises(
         ValidationFailed,
-        match=r"pool_conservation \[gpu-cloud 2025-03-01 04:00\] difference 0.0000011",
+        match=rf"pool_conservation \[gpu-cloud 2025-03-01 04:00\] difference {difference}\b",
     ):
-        validate_marts(_warehouse(tmp_path / "b", SCHEMA, PASSING, beyond))
-    # Money lost (allocated + idle short of the pool) is held to the same millionth.
-    short_within = "update fct_idle_cost set idle_cost_usd = 24.9999991;"
-    assert validate_marts(_warehouse(tmp_path / "c", SCHEMA, PASSING, short_within)).passed
-    short_beyond = "update fct_idle_cost set idle_cost_usd = 24.9999989;"
-    with pytest.raises(
-        ValidationFailed,
-        match=r"pool_conservation \[gpu-cloud 2025-03-01 04:00\] difference -0.0000011",
-    ):
-        validate_marts(_warehouse(tmp_path / "d", SCHEMA, PASSING, short_beyond))
+        validate_marts(_warehouse(tmp_path / "b", SCHEMA, PASSING, far))
 
 
 def test_allocation_to_a_pool_that_does_not_exist_is_caught(tmp_path: Path):
