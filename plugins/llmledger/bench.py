@@ -233,9 +233,9 @@ def _run_stage_here(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
+    # No skeleton made here: the stages that write make what they need (generate makes the
+    # home, a refresh makes it once dbt is started); the others run on a lab already built.
     home = Home.resolve(args.home)
-    if args.stage not in ("refresh", "refresh_full"):
-        home.ensure()  # a refresh makes the skeleton itself, once dbt is started
     result = STAGES[args.stage](home, args)
     result["self_peak_mb"] = _self_peak_mb()
     result["child_peak_mb"] = _child_peak_mb()

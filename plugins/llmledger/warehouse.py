@@ -151,10 +151,10 @@ def dbt_build(
     """
     from llmledger import config, incremental
 
-    home.ensure()
     if started is None:
-        started = StartedDbt.start(home)
+        started = StartedDbt.start(home)  # first: its parse reads the project, not the home
     with unused_if_this_fails(started):
+        home.ensure()
         config.stage(home)
         plan = None
         if args:

@@ -69,10 +69,10 @@ def _batch_definition() -> Any:
 @functools.cache
 def _made_batch_definition() -> Any:
     with _collector_paused():
-        return _make_batch_definition()
+        return _build_batch_definition()
 
 
-def _make_batch_definition() -> Any:
+def _build_batch_definition() -> Any:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     with warnings.catch_warnings():
