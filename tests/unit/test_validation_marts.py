@@ -327,3 +327,80 @@ def test_the_warehouse_is_closed_once_the_checks_are_done(
     assert len(opened) == 1
     with pytest.raises(duckdb.ConnectionException, match="closed"):
         opened[0].execute("select 1")
+
+
+DEFERRED = """
+import sys
+import pandas as pd
+from llmledger import validation
+from llmledger.validation import _DeferredModule
+
+gxe = validation.expectations()  # imports GX
+frame = pd.DataFrame({"x": [1, None]})
+assert validation.unexpected_indexes(
+    "deferred", frame, [gxe.ExpectColumnValuesToNotBeNull(column="x")]
+) == [[1]]
+# GX imported and a check ran, and neither module was imported.
+for name in ("scipy.stats", "altair"):
+    assert isinstance(sys.modules[name], _DeferredModule), name
+# The one expectation that uses them still gets the real modules, on first use.
+from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl
+assert round(kl.stats.entropy([0.5, 0.5], [0.9, 0.1]), 6) == 0.510826  # ln(5/3)/2 + ln(5)/2
+assert kl.alt.Chart.__name__ == "Chart"
+import scipy.stats
+assert not isinstance(sys.modules["scipy.stats"], _DeferredModule)
+assert kl.stats.entropy is scipy.stats.entropy
+print("ok")
+"""
+
+
+def test_great_expectations_is_imported_without_what_no_check_uses():
+    """scipy.stats and altair, a third of GX's import, are imported only when first used."""
+    proc = subprocess.run(
+        [sys.executable, "-c", DEFERRED], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "ok"
+
+
+def test_a_deferred_module_runs_once_on_first_use(tmp_path: Path, monkeypatch):
+    import types
+
+    from llmledger.validation import _defer, _DeferredModule
+
+    package = tmp_path / "deferpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "heavy.py").write_text(
+        "import builtins\nbuiltins.deferpkg_runs = getattr(builtins, 'deferpkg_runs', 0) + 1\n"
+        "VALUE = 42\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import builtins
+
+    try:
+        _defer("deferpkg.heavy")
+        import deferpkg.heavy as bound
+        from deferpkg import heavy as also_bound
+
+        assert isinstance(bound, _DeferredModule) and also_bound is bound
+        assert sys.modules["deferpkg"].heavy is bound  # `import deferpkg; deferpkg.heavy.x`
+        assert getattr(builtins, "deferpkg_runs", 0) == 0  # imported, not run
+        assert bound.VALUE == 42 and also_bound.VALUE == 42
+        assert builtins.deferpkg_runs == 1
+        real = sys.modules["deferpkg.heavy"]
+        assert type(real) is types.ModuleType and real.VALUE == 42
+        assert sys.modules["deferpkg"].heavy is real
+        # Imported already: nothing to defer. Not installed: its import fails as before.
+        _defer("deferpkg.heavy")
+        assert sys.modules["deferpkg.heavy"] is real
+        _defer("deferpkg.absent")
+        _defer("no_such_package.module")
+        with pytest.raises(ModuleNotFoundError):
+            import deferpkg.absent  # noqa: F401
+        assert builtins.deferpkg_runs == 1
+    finally:
+        for name in ("deferpkg.heavy", "deferpkg"):
+            sys.modules.pop(name, None)
+        if hasattr(builtins, "deferpkg_runs"):
+            del builtins.deferpkg_runs
