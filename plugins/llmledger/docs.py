@@ -17,13 +17,14 @@ import tempfile
 from pathlib import Path
 
 from llmledger.paths import Home
-from llmledger.warehouse import run_dbt
+from llmledger.warehouse import WarehouseUnusable, check_warehouse_file, run_dbt
 
 
 def generate_docs(home: Home, out: Path) -> Path:
     """Write ``out/index.html`` (dbt's static docs) and return its path."""
     from llmledger import config
 
+    check_warehouse_file(home)  # dbt would retry opening it for minutes
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="llmledger-docs-") as tmp:
         has_warehouse = home.warehouse.exists()
@@ -56,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", default=None, help="LLM Ledger home (default: $LLMLEDGER_HOME)")
     parser.add_argument("--out", default="docs/dbt", help="output folder (default: docs/dbt)")
     args = parser.parse_args(argv)
-    index = generate_docs(Home.resolve(args.home), Path(args.out).resolve())
+    try:
+        index = generate_docs(Home.resolve(args.home), Path(args.out).resolve())
+    except WarehouseUnusable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(f"dbt docs (static, offline): {index}")
     return 0
 

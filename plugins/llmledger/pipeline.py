@@ -101,8 +101,9 @@ def plan_build(home: Home, full: bool = False) -> dict[str, Any]:
     ``LLMLEDGER_REFRESH_FROM`` of the dbt tasks), the DuckDB limits of
     ``config/warehouse.yaml`` (environment variables the profile reads) and the plan itself,
     for :func:`record_build` once every dbt task has succeeded."""
-    from llmledger import config, engine, incremental
+    from llmledger import config, engine, incremental, warehouse
 
+    warehouse.check_warehouse_file(home)  # the dbt tasks would retry opening it for minutes
     config.stage(home)
     plan = incremental.plan(home, full=full)
     log.info("dbt build: %s", plan.describe())
@@ -234,6 +235,7 @@ def run_in_process(home: Home) -> str:
 _INPUT_ERRORS = (
     ("llmledger.config", "ConfigError"),
     ("llmledger.warehouse", "BuildFailed"),
+    ("llmledger.warehouse", "WarehouseUnusable"),
     ("llmledger.validation.marts", "ValidationFailed"),
     ("llmledger.freshness", "FreshnessFailed"),
     ("llmledger.periods", "PeriodError"),
@@ -242,8 +244,8 @@ _INPUT_ERRORS = (
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
-    """The input errors (``ConfigError``, ``BuildFailed``, ``ValidationFailed``,
-    ``PeriodError``, ``UnsafePath``) loaded so far.
+    """The input errors (``ConfigError``, ``BuildFailed``, ``WarehouseUnusable``,
+    ``ValidationFailed``, ``PeriodError``, ``UnsafePath``) loaded so far.
 
     A retry cannot fix them, and the CLI prints them as a message rather than a traceback.
     """

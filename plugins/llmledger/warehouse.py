@@ -53,6 +53,40 @@ class BuildFailed(RuntimeError):
     """dbt build failed; the message carries dbt's own summary of what failed."""
 
 
+class WarehouseUnusable(RuntimeError):
+    """``warehouse.duckdb`` exists but is not a DuckDB database (:func:`check_warehouse_file`)."""
+
+
+# Every DuckDB database file has these bytes at offset 8 (after a checksum of its header).
+DUCKDB_MAGIC = b"DUCK"
+
+
+def check_warehouse_file(home: Home) -> None:
+    """Raise :class:`WarehouseUnusable` when the home's ``warehouse.duckdb`` exists but is not
+    a DuckDB database: empty (a process killed as it created the file, a ``touch``) or other
+    bytes. DuckDB refuses to open it with an I/O error, the error dbt-duckdb retries while
+    another process holds the file's lock: ``connect_attempts`` (profiles.yml) makes that 17
+    minutes of waiting before the same error. No file is fine (the next build makes one)."""
+    path = home.warehouse
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(12)
+    except FileNotFoundError:
+        return
+    if len(head) == 12 and head[8:] == DUCKDB_MAGIC:
+        return
+    what = (
+        "is empty (0 bytes)"
+        if not head
+        else f"is not a DuckDB database (bytes 8 to 11 are {head[8:12]!r}, not {DUCKDB_MAGIC!r})"
+    )
+    raise WarehouseUnusable(
+        f"the warehouse {path} {what}, so no build or reader can open it. The ledger is built "
+        "from the raw layer: move the file aside (or delete it) and run `llmledger run` (or "
+        "`llmledger build`); that build is a full refresh."
+    )
+
+
 def dbt_env(home: Home) -> dict[str, str]:
     """Environment variables every dbt invocation needs (CLI, Cosmos, tests alike)."""
     return {
@@ -154,6 +188,7 @@ def dbt_build(
     if started is None:
         started = StartedDbt.start(home)  # first: its parse reads the project, not the home
     with unused_if_this_fails(started):
+        check_warehouse_file(home)
         home.ensure()
         config.stage(home)
         plan = None
@@ -299,11 +334,14 @@ def connect_readonly(
         raise FileNotFoundError(
             f"no warehouse at {home.warehouse}: run `llmledger build` (or `llmledger run`) first"
         )
+    check_warehouse_file(home)
     last: Exception | None = None
     for _ in range(attempts):
         try:
             return duckdb.connect(str(home.warehouse), read_only=True)
-        except duckdb.IOException as exc:  # locked by a writer
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():  # not a writer holding it: retrying cannot help
+                raise
             last = exc
             time.sleep(wait_s)
     raise RuntimeError(f"warehouse {home.warehouse} stayed locked by a writer: {last}")

@@ -4,6 +4,7 @@
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from fake_dbt import install as install_fake_dbt
@@ -71,7 +72,8 @@ def test_run_dbt_gives_the_limits_the_target_and_the_extra_environment(runs, hom
 
 
 def test_docs_and_the_dag_manifest_run_dbt_under_the_limits(runs, home, tmp_path):
-    home.warehouse.touch()  # docs of this home (without a warehouse, of an empty stand-in)
+    # Docs of this home (without a warehouse, of an empty stand-in): a database, if empty.
+    duckdb.connect(str(home.warehouse)).close()
     docs.generate_docs(home, tmp_path / "docs")
     manifest = airflow_runner.write_dbt_manifest(home)
     docs_run, parse_run = _runs(runs)
