@@ -324,6 +324,10 @@ def unused_if_this_fails(started: StartedDbt | None) -> Iterator[None]:
         raise
 
 
+# How DuckDB words the error of a file another process holds (then its path and the holder).
+LOCKED = "Could not set lock on file"
+
+
 def connect_readonly(
     home: Home, attempts: int = 20, wait_s: float = 0.5
 ) -> duckdb.DuckDBPyConnection:
@@ -334,13 +338,13 @@ def connect_readonly(
         raise FileNotFoundError(
             f"no warehouse at {home.warehouse}: run `llmledger build` (or `llmledger run`) first"
         )
-    check_warehouse_file(home)
     last: Exception | None = None
     for _ in range(attempts):
         try:
             return duckdb.connect(str(home.warehouse), read_only=True)
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():  # not a writer holding it: retrying cannot help
+            if LOCKED not in str(exc):  # not a writer holding it: retrying cannot help
+                check_warehouse_file(home)  # an empty or foreign file: say so, and what to do
                 raise
             last = exc
             time.sleep(wait_s)

@@ -98,3 +98,30 @@ def test_readers_retry_only_a_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     with pytest.raises(duckdb.IOException, match="Input/output error"):
         warehouse.connect_readonly(home, wait_s=0.25)
     assert slept == [0.25, 0.25]  # not retried
+
+
+def test_duckdb_words_a_held_file_as_the_readers_expect(tmp_path: Path):
+    """LOCKED is DuckDB's own wording: a file another process writes is waited for."""
+    import subprocess
+    import sys
+
+    home = _home(tmp_path, None)
+    duckdb.connect(str(home.warehouse)).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+            "sys.stdin.read()",
+            str(home.warehouse),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(RuntimeError, match=r"stayed locked by a writer: .*Conflicting lock"):
+            warehouse.connect_readonly(home, attempts=2, wait_s=0.01)
+    finally:
+        holder.communicate("")
