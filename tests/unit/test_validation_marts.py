@@ -261,6 +261,25 @@ def test_the_collector_pause_freezes_what_the_block_made_and_restores_the_collec
         gc.unfreeze()  # this test's process goes on
 
 
+def test_a_process_that_ran_the_checks_exits_without_leak_warnings(tmp_path: Path):
+    """What the collector pause froze is thawed at exit: frozen, DuckDB's objects outlived
+    its module and nanobind printed pages of "leaked instance" warnings at every exit."""
+    home = _warehouse(tmp_path, SCHEMA, PASSING)
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from llmledger.paths import Home\n"
+        "from llmledger.validation.marts import validate_marts\n"
+        "print(validate_marts(Home(Path(sys.argv[1]))).passed)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(home.root)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "True"
+    assert "leaked" not in proc.stderr, proc.stderr[:2000]
+
+
 def test_batches_are_not_fingerprinted_and_still_checked():
     """GX would hash every cell of a batch for metadata nothing reads (half the mart checks at
     the `large` scale point): the context skips it, and a check still flags its rows."""

@@ -167,7 +167,14 @@ def _collector_paused() -> Iterator[None]:
     (2.2 to 2.5 s of CPU with it, 1.85 to 1.9 s paused, measured); and walking them once more
     in each older generation as they aged was a quarter of the `large` mart checks when they
     follow the import, as in the DAG's check task (0.135 to 0.165 s of 0.6 s; 0.003 s
-    frozen), or background work during the build when GX warms up beside it."""
+    frozen), or background work during the build when GX warms up beside it.
+
+    What is frozen is thawed when the interpreter exits (``atexit``), so that its last
+    collections free it: frozen, DuckDB's objects outlived its extension module, and nanobind
+    printed a page of "leaked instance" warnings at the exit of any process that had run the
+    checks (a test worker, a plain ``python -c``). The CLI and the DAG's tasks end with
+    ``os._exit`` and pay for neither."""
+    import atexit
     import gc
 
     was_enabled = gc.isenabled()
@@ -176,6 +183,8 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.freeze()
+        atexit.unregister(gc.unfreeze)  # once, however many times the block runs
+        atexit.register(gc.unfreeze)
         if was_enabled:
             gc.enable()
 
