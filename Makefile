@@ -33,8 +33,12 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/llmledger --home $(HOME_DIR) demo
 
+# Two pytest-xdist workers: the machines this runs on have two cores, and most tests wait on
+# one dbt or Airflow process at a time. A module, or the demo organisation's group of tests,
+# goes whole to one worker (tests/conftest.py). TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check plugins dags tests

@@ -4,6 +4,12 @@ Airflow reads ``AIRFLOW_HOME`` and its ``AIRFLOW__*`` settings the first time an
 it, so they are set here, at import time, before any test module is collected. The suite gets
 one throwaway Airflow home and one SQLite metadata DB, created on first use (about 3 s) and
 shared by every test that needs it.
+
+``make test`` runs the suite on two pytest-xdist workers (``TEST_WORKERS``). Each worker is
+a process with its own Airflow home and session fixtures, so the scheduling below keeps
+expensive fixtures built once: a test module goes whole to one worker (its module-scoped
+build is made once), and every test that reads the demo organisation goes to the same worker,
+first (its refresh through Airflow is the longest fixture of the run).
 """
 
 from __future__ import annotations
@@ -19,6 +25,11 @@ from pathlib import Path
 import pytest
 
 from dag_runs import dag_runs_in_order
+
+try:
+    from xdist.scheduler import LoadScopeScheduling
+except ImportError:  # pragma: no cover - the lock file installs pytest-xdist
+    LoadScopeScheduling = object
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DAGS_FOLDER = REPO_ROOT / "dags"
@@ -43,6 +54,45 @@ os.environ.update(
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+
+
+# --- scheduling on pytest-xdist workers ------------------------------------------------------
+
+DEMO_FIXTURES = frozenset({"demo_run", "demo_warehouse_home"})
+DEMO_GROUP = "demo-organisation"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist appends the group to the test ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that read the demo organisation form one xdist group and run first."""
+    for item in items:
+        if DEMO_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group(DEMO_GROUP))
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
+
+
+class ModuleOrGroupScheduling(LoadScopeScheduling):
+    """pytest-xdist scheduling by test module, or by xdist group for tests marked with one.
+
+    A worker takes a whole module (so a module-scoped fixture is built once, not once per
+    worker) or a whole group (the demo organisation's tests, whatever their module), in
+    collection order: the demo group first.
+    """
+
+    def _split_scope(self, nodeid: str) -> str:
+        # A test of a group has its id suffixed with "@<group>" (after any parameter id).
+        if nodeid.rfind("@") > nodeid.rfind("]"):
+            return nodeid.rsplit("@", 1)[-1]
+        return nodeid.split("::", 1)[0]
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    # In collection order (the demo group first), not largest module first.
+    config.option.loadscopereorder = False
+    return ModuleOrGroupScheduling(config, log)
 
 
 @contextmanager
