@@ -34,11 +34,11 @@ demo: install
 	$(BIN)/llmledger --home $(HOME_DIR) demo
 
 # Two pytest-xdist workers: the machines this runs on have two cores, and most tests wait on
-# one dbt or Airflow process at a time. A module, or the demo organisation's group of tests,
-# goes whole to one worker (tests/conftest.py). TEST_WORKERS=0 runs in one process.
+# one dbt or Airflow process at a time. A module, or all the modules that read the demo
+# organisation, goes whole to one worker (tests/conftest.py). TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
 
 lint: install
 	$(BIN)/ruff check plugins dags tests

@@ -8,7 +8,7 @@ shared by every test that needs it.
 ``make test`` runs the suite on two pytest-xdist workers (``TEST_WORKERS``). Each worker is
 a process with its own Airflow home and session fixtures, so the scheduling below keeps
 expensive fixtures built once: a test module goes whole to one worker (its module-scoped
-build is made once), and every test that reads the demo organisation goes to the same worker,
+build is made once), and the modules that read the demo organisation go to the same worker,
 first (its refresh through Airflow is the longest fixture of the run).
 """
 
@@ -59,40 +59,62 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 # --- scheduling on pytest-xdist workers ------------------------------------------------------
 
 DEMO_FIXTURES = frozenset({"demo_run", "demo_warehouse_home"})
-DEMO_GROUP = "demo-organisation"
+# The modules whose tests read the demo organisation: one scope on one worker, so its refresh
+# through Airflow (the longest fixture of the run) happens once. Listed by path because the
+# scheduler sees test ids only (xdist's own groups append to an id pytest 9 no longer keeps);
+# collection checks the list is complete.
+DEMO_MODULES = frozenset(
+    {
+        "tests/browser/test_report_browser.py",
+        "tests/dag/test_dag_run.py",
+        "tests/e2e/test_mart_constraints.py",
+        "tests/report/test_report_demo.py",
+        "tests/sql/test_saved_queries.py",
+    }
+)
+DEMO_SCOPE = "demo-organisation"
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist appends the group to the test ids
+def _module(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that read the demo organisation form one xdist group and run first."""
-    for item in items:
-        if DEMO_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group(DEMO_GROUP))
-    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
+    """The demo organisation's tests run first; a test that reads it outside DEMO_MODULES is
+    a usage error (on two workers it would refresh the demo a second time)."""
+    stray = [
+        item.nodeid
+        for item in items
+        if DEMO_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and _module(item.nodeid) not in DEMO_MODULES
+    ]
+    if stray:
+        raise pytest.UsageError(
+            "tests read the demo organisation from modules missing from DEMO_MODULES in "
+            f"tests/conftest.py: {', '.join(stray)}"
+        )
+    items.sort(key=lambda item: _module(item.nodeid) not in DEMO_MODULES)
 
 
-class ModuleOrGroupScheduling(LoadScopeScheduling):
-    """pytest-xdist scheduling by test module, or by xdist group for tests marked with one.
+class ModuleOrDemoScheduling(LoadScopeScheduling):
+    """pytest-xdist scheduling by test module, the demo organisation's modules as one.
 
     A worker takes a whole module (so a module-scoped fixture is built once, not once per
-    worker) or a whole group (the demo organisation's tests, whatever their module), in
-    collection order: the demo group first.
+    worker), or all the demo modules, in collection order: the demo modules first.
     """
 
     def _split_scope(self, nodeid: str) -> str:
-        # A test of a group has its id suffixed with "@<group>" (after any parameter id).
-        if nodeid.rfind("@") > nodeid.rfind("]"):
-            return nodeid.rsplit("@", 1)[-1]
-        return nodeid.split("::", 1)[0]
+        module = _module(nodeid)
+        return DEMO_SCOPE if module in DEMO_MODULES else module
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    if config.getvalue("dist") != "loadgroup":
+    if config.getvalue("dist") != "loadscope":
         return None
-    # In collection order (the demo group first), not largest module first.
+    # In collection order (the demo modules first), not largest scope first.
     config.option.loadscopereorder = False
-    return ModuleOrGroupScheduling(config, log)
+    return ModuleOrDemoScheduling(config, log)
 
 
 @contextmanager
