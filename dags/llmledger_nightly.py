@@ -147,6 +147,8 @@ def _dbt_task_group(home: Home) -> DbtTaskGroup:
             },
             "full_refresh": _planned("full_refresh"),
             "pool": wiring.WAREHOUSE_POOL,
+            # Cosmos ends each node with a full gc.collect(): it then walks only the node's.
+            "on_execute_callback": wiring.freeze_what_the_worker_holds,
         },
     )
 

@@ -57,6 +57,28 @@ def dbt_task_env(home: Home) -> dict[str, str]:
     return {**env, KEEP_OPEN_ENV: "false"}
 
 
+def freeze_what_the_worker_holds(context: object = None) -> None:
+    """``on_execute_callback`` of the DAG's dbt tasks: the worker's long-lived objects leave
+    the cyclic garbage collector's sight before dbt runs.
+
+    Cosmos ends every node it runs in-process with a full ``gc.collect()`` (to release dbt's
+    adapter semaphores), which walks every object of the worker: Airflow, SQLAlchemy, dbt,
+    Cosmos. That was 0.64 s of each dbt task's 1.6 s (py-spy); a demo night with no new file
+    took 127 s through Airflow, 91 s frozen, at the same peak memory (620 MB). Collected,
+    then frozen, the worker's objects are skipped by that collection, which walks only what
+    the node made, and still frees the node's garbage. What is frozen is thawed at the
+    interpreter's exit (its last collections free it); ``gc.unfreeze()`` gives it back to
+    the collector any time.
+    """
+    import atexit
+    import gc
+
+    gc.collect()  # nothing unreachable is frozen (after the first task, a short walk)
+    gc.freeze()
+    atexit.unregister(gc.unfreeze)  # once, however many tasks run in this process
+    atexit.register(gc.unfreeze)
+
+
 def dbt_manifest_path(home: Home) -> Path:
     """Where :func:`write_dbt_manifest` puts the manifest the DAG renders dbt from.
 

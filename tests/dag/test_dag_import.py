@@ -184,6 +184,18 @@ def test_dbt_tasks_take_the_refresh_plan_and_duckdb_limits_from_plan_build(dag):
             assert "plan_build" in task.env[name], task.task_id
 
 
+def test_dbt_tasks_freeze_what_the_worker_holds_before_dbt_runs(dag):
+    # Cosmos ends each node with a full gc.collect(): frozen, the worker's objects are skipped.
+    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
+    assert len(dbt_tasks) > 10
+    for task in dbt_tasks:
+        callbacks = task.on_execute_callback
+        callbacks = callbacks if isinstance(callbacks, list | tuple) else [callbacks]
+        assert airflow_runner.freeze_what_the_worker_holds in callbacks, task.task_id
+    others = [t for t in dag.tasks if not t.task_id.startswith("dbt.")]
+    assert all(not t.on_execute_callback for t in others)
+
+
 def test_dbt_tasks_get_the_warehouse_env_less_the_target_path(tmp_path):
     from llmledger import warehouse
 
