@@ -66,17 +66,15 @@ def freeze_what_the_worker_holds(context: object = None) -> None:
     Cosmos. That was 0.64 s of each dbt task's 1.6 s (py-spy); a demo night with no new file
     took 127 s through Airflow, 91 s frozen, at the same peak memory (620 MB). Collected,
     then frozen, the worker's objects are skipped by that collection, which walks only what
-    the node made, and still frees the node's garbage. What is frozen is thawed at the
-    interpreter's exit (its last collections free it); ``gc.unfreeze()`` gives it back to
-    the collector any time.
+    the node made, and still frees the node's garbage. What is frozen is thawed once at the
+    interpreter's exit, however many tasks ran in the process.
     """
-    import atexit
     import gc
 
+    from llmledger.collector import freeze_until_exit
+
     gc.collect()  # nothing unreachable is frozen (after the first task, a short walk)
-    gc.freeze()
-    atexit.unregister(gc.unfreeze)  # once, however many tasks run in this process
-    atexit.register(gc.unfreeze)
+    freeze_until_exit()
 
 
 def dbt_manifest_path(home: Home) -> Path:

@@ -169,22 +169,18 @@ def _collector_paused() -> Iterator[None]:
     follow the import, as in the DAG's check task (0.135 to 0.165 s of 0.6 s; 0.003 s
     frozen), or background work during the build when GX warms up beside it.
 
-    What is frozen is thawed when the interpreter exits (``atexit``), so that its last
-    collections free it: frozen, DuckDB's objects outlived its extension module, and nanobind
-    printed a page of "leaked instance" warnings at the exit of any process that had run the
-    checks (a test worker, a plain ``python -c``). The CLI and the DAG's tasks end with
-    ``os._exit`` and pay for neither."""
-    import atexit
+    What is frozen is thawed when the interpreter exits (:func:`llmledger.collector.
+    freeze_until_exit`)."""
     import gc
+
+    from llmledger.collector import freeze_until_exit
 
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
-        atexit.unregister(gc.unfreeze)  # once, however many times the block runs
-        atexit.register(gc.unfreeze)
+        freeze_until_exit()
         if was_enabled:
             gc.enable()
 
