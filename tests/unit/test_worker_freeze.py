@@ -23,11 +23,11 @@ def _cycle() -> tuple[weakref.ref, weakref.ref]:
 
 
 def test_live_objects_are_frozen_and_garbage_is_collected_first():
-    kept = [_Node() for _ in range(1000)]
-    garbage = _cycle()  # unreachable already, freed only by the cyclic collector
     was_enabled = gc.isenabled()
     gc.disable()  # no collection may happen by chance between the lines below
     try:
+        kept = [_Node() for _ in range(1000)]
+        garbage = _cycle()  # unreachable already, freed only by the cyclic collector
         assert garbage[0]() is not None
         before = gc.get_freeze_count()
         freeze_what_the_worker_holds({})
