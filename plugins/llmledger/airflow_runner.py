@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
+import gc
 import os
 import re
 import subprocess
@@ -21,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from llmledger.collector import freeze_until_exit
 from llmledger.paths import Home
 from llmledger.warehouse import (  # noqa: F401 - the DAG reads the dbt facts from here
     DBT_PROFILES_YML,
@@ -69,10 +71,6 @@ def freeze_what_the_worker_holds(context: object = None) -> None:
     the node made, and still frees the node's garbage. What is frozen is thawed once at the
     interpreter's exit, however many tasks ran in the process.
     """
-    import gc
-
-    from llmledger.collector import freeze_until_exit
-
     gc.collect()  # nothing unreachable is frozen (after the first task, a short walk)
     freeze_until_exit()
 

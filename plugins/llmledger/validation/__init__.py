@@ -19,6 +19,8 @@ import warnings
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from llmledger.collector import freeze_until_exit
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -172,8 +174,6 @@ def _collector_paused() -> Iterator[None]:
     What is frozen is thawed when the interpreter exits (:func:`llmledger.collector.
     freeze_until_exit`)."""
     import gc
-
-    from llmledger.collector import freeze_until_exit
 
     was_enabled = gc.isenabled()
     gc.disable()
