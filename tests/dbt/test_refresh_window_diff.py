@@ -1,7 +1,8 @@
 """The incremental strategy `refresh_window_diff` (dbt/macros/incremental.sql) through dbt, on a
 one-model project: a night keeps the window's unchanged rows where they are, replaces the
-changed ones, drops the ones no longer produced, adds the new ones, and fails on a key the
-model gives twice or as null, as a delete of the window and an append would.
+changed ones, drops the ones no longer produced, adds the new ones, and leaves the same table
+as a delete of the window and an append would whatever the keys: with an enforced primary key a
+key the model gives twice or as null fails; without one, such rows are written as they come.
 
 The model reads a table the test writes (``src``), so every case is hand-made:
 
@@ -65,8 +66,10 @@ from main.src
 where {{ in_refresh_window('charge_day') }}
 """
 
-# The same model without a primary key: the strategy refuses it.
-LOOSE = MODEL.replace("from main.src", "from main.src -- no primary key")
+# The same model without a primary key or contract (as the intermediate billing models).
+LOOSE = MODEL
+# A key of two columns: the strategy refuses it.
+COMPOSITE = MODEL.replace("unique_key='charge_key'", "unique_key=['charge_key', 'charge_day']")
 
 SCHEMA = """
 models:
@@ -147,6 +150,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     (project / "models" / "charges.sql").write_text(MODEL)
     (project / "models" / "charges.yml").write_text(SCHEMA)
     (project / "models" / "loose.sql").write_text(LOOSE)
+    (project / "models" / "composite.sql").write_text(COMPOSITE)
     database = tmp_path_factory.mktemp("full") / "warehouse.duckdb"
     _write_src(database, FIRST)
     proc = _dbt(project, database, None)
@@ -204,11 +208,38 @@ def test_a_night_with_a_bad_key_fails_and_changes_nothing(built, tmp_path, extra
     assert _rows(database) == _rows(built[1])
 
 
-def test_a_model_whose_key_is_not_its_primary_key_is_refused(built, tmp_path):
+def test_without_a_primary_key_bad_keys_are_written_as_an_append_would(built, tmp_path):
+    """No constraint to fail on: the night must leave exactly the rows a delete of the window
+    and an append leave. The window held a null-keyed row (old), which a night no longer
+    producing it must delete (a key comparison alone never matches null); the night gives b
+    twice and a new null-keyed row, both written as they come."""
+    project, _ = built
+    database = tmp_path / "warehouse.duckdb"
+    _write_src(database, [*FIRST, (None, "2026-01-06", "8.00", "old")])
+    assert _dbt(project, database, None, "loose").returncode == 0  # a full build
+    night = [*NIGHT, ("b", "2026-01-05", "2.00", None), (None, "2026-01-07", "7.00", "new")]
+    _write_src(database, night)
+    proc = _dbt(project, database, WINDOW, "loose")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    with duckdb.connect(str(database), read_only=True) as con:
+        sql = "select charge_key, strftime(charge_day, '%m-%d'), amount, note from loose"
+        rows = sorted(con.execute(sql).fetchall(), key=lambda r: (r[0] or "", r[1]))
+    assert rows == [
+        (None, "01-07", Decimal("7.00"), "new"),
+        ("a", "01-01", Decimal("1.00"), None),
+        ("b", "01-05", Decimal("2.00"), None),
+        ("b", "01-05", Decimal("2.00"), None),
+        ("c", "01-05", Decimal("3.50"), "x"),
+        ("d", "01-06", Decimal("4.00"), "y"),
+        ("f", "01-07", Decimal("6.00"), None),
+    ]
+
+
+def test_a_key_of_several_columns_is_refused(built, tmp_path):
     project, _ = built
     database = tmp_path / "warehouse.duckdb"
     _write_src(database, FIRST)
-    assert _dbt(project, database, None, "loose").returncode == 0  # a full build: no strategy
-    proc = _dbt(project, database, WINDOW, "loose")
+    assert _dbt(project, database, None, "composite").returncode == 0  # a full build
+    proc = _dbt(project, database, WINDOW, "composite")
     assert proc.returncode != 0
-    assert "unique_key 'charge_key' must be the model's primary key" in proc.stdout, proc.stdout
+    assert "unique_key must be one column" in proc.stdout, proc.stdout[-3000:]

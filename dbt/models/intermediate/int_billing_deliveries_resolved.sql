@@ -9,9 +9,10 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook="{{ delete_refresh_window('charge_period_start') }}"
+        incremental_strategy='refresh_window_diff',
+        unique_key='charge_key',
+        refresh_window_column='charge_period_start',
+        on_schema_change='fail'
     )
 }}
 
