@@ -8,7 +8,8 @@ recomputes their rows from ``refresh_from`` on; :func:`plan` chooses it from wha
 the last successful build (``cache/build_state.json``):
 
 - nothing to go by (first build, no state, no warehouse), a changed config, closed or reopened
-  period, or dbt project, or a file the last build saw that is gone: a full refresh;
+  period, or dbt project, a file the last build saw that is gone, or a home that moved (the
+  views the night leaves as they are read the raw layer by its path): a full refresh;
 - else the earliest hour any new row can change: the charge period start of new billing rows;
   for a new replacement snapshot, every row of the billing periods it replaces; for a new
   sacct or OpenCost record, every earlier record of the same job (a job logged when it ends
@@ -191,6 +192,12 @@ def plan(home: Home, full: bool = False) -> RefreshPlan:
         if state.get("project_digest") != result.project_digest:
             result.reason = "dbt project changed"
             return result
+        if state.get("home") != str(home.root):
+            # The staging views hold the raw layer's path (dbt/models/staging/_sources.yml), and
+            # a night does not rebuild views (NIGHTLY_SKIPS): they would read the old home.
+            last = state.get("home") or "an unrecorded path"
+            result.reason = f"the home moved (last built at {last})"
+            return result
         before = set(state.get("files", []))
         if before - set(loaded):
             result.reason = "a file of the last build is no longer in the raw layer"
@@ -303,6 +310,7 @@ def record(home: Home, done: RefreshPlan) -> None:
             "quarantine": done.quarantine,
             "config_digest": done.config_digest,
             "project_digest": done.project_digest,
+            "home": str(home.root),
             "horizon": horizon.isoformat() if horizon else None,
             "last_build": done.describe(),
         },

@@ -295,6 +295,16 @@ def test_a_night_retags_its_jobs_whatever_their_ids(built: Home):
         assert nightly[name] == full[name], f"{name} differs after the job with leading zeros"
 
 
+def test_a_moved_home_means_a_full_refresh(built: Home, tmp_path):
+    """The staging views read the raw layer by the home's path, and a night leaves views as
+    they are: in a home moved elsewhere they would read the old home's files (or none)."""
+    moved = Home.resolve(tmp_path / "moved")
+    shutil.copytree(built.root, moved.root)
+    plan = incremental.plan(moved)
+    assert plan.full
+    assert plan.reason == f"the home moved (last built at {built.root})"
+
+
 def test_changed_config_means_a_full_refresh(built: Home):
     home = built
     warehouse.dbt_build(home, echo=False)
