@@ -304,16 +304,29 @@ def _watch_tree_rss(proc: subprocess.Popen, every_s: float = 0.1) -> float:
 
 def _cached_lab(scale: str, seed: int) -> tuple[Path, float | None]:
     """The generated lab of ``scale`` (generated now if not cached); seconds it took, if now."""
+    from llmledger.demo.scale import GENERATOR_VERSION
+
     folder = CACHE / f"{scale}-{seed}"
-    if (folder / STAMP).exists():
+    made_by = f"generator {GENERATOR_VERSION}, seed {seed}"
+    if _stamp(folder).startswith(f"{made_by},"):
         return folder, None
     if folder.exists():
+        # Not stamped (generation stopped half-way), or by another version of the generator.
+        print(f"{folder}: not {made_by}, generating it again", flush=True)
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     print(f"generating the {scale} lab into {folder} (once; later runs reuse it)", flush=True)
     elapsed, _peak, _ = Stage(folder, scale, seed)("generate")
-    (folder / STAMP).write_text(f"seed {seed}, generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
+    (folder / STAMP).write_text(f"{made_by}, generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
     return folder, elapsed
+
+
+def _stamp(folder: Path) -> str:
+    """What generated the cached lab in ``folder`` ("" if nothing finished there)."""
+    try:
+        return (folder / STAMP).read_text(encoding="utf-8")
+    except OSError:
+        return ""
 
 
 def _fresh_home(lab: Path, scale: str) -> Path:
