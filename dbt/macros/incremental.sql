@@ -94,15 +94,39 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Pre-hook of an incremental model holding two kinds of rows (int_spend_ledger): those whose
-    `kind_column` is in `windowed` come from a model windowed like this one, so they are dropped
-    from the refresh window on (by `column`); every other row comes from a model rebuilt whole
-    each night, so it is dropped. -#}
-{% macro delete_refresh_window_and_rebuilt(column, kind_column, windowed) -%}
+{#- A where-clause term for rows per calendar month (int_shared_costs_distributed): true on a
+    full build; on an incremental one, the months from the one the refresh window starts in.
+    A month's rows depend on every charge and allocation of that month, so a window that
+    starts mid-month recomputes the whole month. -#}
+{% macro in_refresh_months(column) -%}
+    {%- if is_incremental() -%}
+        {{ column }} >= date_trunc('month', {{ refresh_from() }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of a model of monthly rows: drop the months of the refresh window. -#}
+{% macro delete_refresh_months(column) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ in_refresh_months(column) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of an incremental model holding several kinds of rows (int_spend_ledger): those
+    whose `kind_column` is in `windowed` come from a model windowed like this one, so they are
+    dropped from the refresh window on (by `column`); those in `monthly` come from a model of
+    monthly rows (in_refresh_months), so they are dropped from the window's month on; every
+    other row comes from a model rebuilt whole each night, so it is dropped. -#}
+{% macro delete_refresh_window_and_rebuilt(column, kind_column, windowed, monthly=[]) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        where {{ kind_column }} not in ({% for value in windowed %}'{{ value }}'{{ ", " if not loop.last }}{% endfor %})
+        where {{ kind_column }} not in ({% for value in windowed + monthly %}'{{ value }}'{{ ", " if not loop.last }}{% endfor %})
             or {{ in_refresh_window(column) }}
+            {%- if monthly %}
+            or ({{ kind_column }} in ({% for value in monthly %}'{{ value }}'{{ ", " if not loop.last }}{% endfor %})
+                and {{ in_refresh_months(column) }})
+            {%- endif %}
     {%- endif -%}
 {%- endmacro %}
 

@@ -13,10 +13,11 @@ that period's first charge.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import duckdb
@@ -60,6 +61,24 @@ def _marts(home: Home) -> dict[str, list[tuple]]:
         return {
             name: con.execute(f"select * from {name} order by all").fetchall() for name in tables
         }
+
+
+def _monthly(home: Home) -> dict[str, list[tuple]]:
+    """The models of monthly and windowed rows the marts are built from, every row."""
+    with warehouse.connect_readonly(home) as con:
+        return {
+            name: con.execute(f"select * from intermediate.{name} order by all").fetchall()
+            for name in ("int_shared_costs_distributed", "int_spend_ledger")
+        }
+
+
+def _shared_months(home: Home) -> list[str]:
+    with warehouse.connect_readonly(home) as con:
+        sql = (
+            "select distinct strftime(month, '%Y-%m') "
+            "from intermediate.int_shared_costs_distributed order by 1"
+        )
+        return [month for (month,) in con.execute(sql).fetchall()]
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +135,60 @@ def test_a_night_after_a_full_build_equals_a_full_refresh(built: Home):
     assert full.keys() == nightly.keys()
     for name in full:
         assert nightly[name] == full[name], f"{name} differs after the incremental night"
+
+
+# A quarterly storage reservation billed over 01-30 to 02-02: split over January and February
+# by seconds (two days each), so a night from 02-01 recomputes its February piece only.
+SPANNING_SHARED_CHARGE = (
+    "BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,"
+    "ProviderName,InvoiceId,ResourceId,SkuId,ChargeCategory,ConsumedUnit,ConsumedQuantity,"
+    "BilledCost,EffectiveCost,BillingCurrency,Tags\n"
+    "lab-dc-1,2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,2026-01-30T00:00:00Z,"
+    "2026-02-03T00:00:00Z,Lab Datacenter,DC-202601,lab-owned-archive,ARCHIVE-TB,Usage,TB,"
+    '10,100.00,100.00,USD,"{""cluster"": ""lab-owned"", ""cost_type"": ""storage""}"\n'
+)
+
+
+def test_a_night_in_a_new_month_rewrites_only_that_months_shared_costs(tmp_path):
+    """Non-GPU shared costs are split per cluster and month over the month's jobs, and a night
+    rewrites them from the month its window starts in. A week of the tiny lab from 01-28 to
+    02-03, then the night of 02-04 (its late credits are for 02-03; lookback 2 days): the
+    window starts on 02-01, so the night deletes and recomputes February's shared rows and
+    keeps January's, and the distribution, the ledger and every mart equal a full refresh. A
+    charge that spans both months is split over both and its February piece recomputed."""
+    lab = dataclasses.replace(scale.SCALES["tiny"], start=date(2026, 1, 28))
+    home = Home.resolve(tmp_path / "month").ensure()
+    scale.generate(home, lab)
+    spanning = home.landing / "billing" / "lab-owned" / "lab-owned_archive_2026-01.csv"
+    spanning.write_text(SPANNING_SHARED_CHARGE, encoding="utf-8")
+    ingest.ingest_paths(home, [home.landing])
+    assert warehouse.dbt_build(home, echo=False).startswith("full refresh")
+    assert _shared_months(home) == ["2026-01", "2026-02"]  # storage and egress in both
+
+    ingest.ingest_paths(home, scale.generate_day(home, lab))
+    assert incremental.plan(home).refresh_from == datetime(2026, 2, 1)
+    assert warehouse.dbt_build(home, echo=False).startswith("incremental from 2026-02-01 00:00")
+    # The night deleted and recomputed February alone (January's rows are the full build's).
+    window = "date_trunc('month', cast('2026-02-01 00:00:00' as timestamp))"
+    compiled = home.root / "dbt_target" / "compiled" / "llmledger" / "models" / "intermediate"
+    for name in ("int_shared_costs_distributed", "int_spend_ledger"):
+        assert f"where month >= {window}" in (compiled / f"{name}.sql").read_text(), name
+    # The statements of the night (a full build deletes nothing), whitespace collapsed.
+    log = " ".join((home.root / "dbt_logs" / "dbt.log").read_text().split())
+    assert f'int_shared_costs_distributed" where month >= {window}' in log
+    assert (
+        "or (cost_source in ('shared_cost', 'shared_unallocated') "
+        f"and incurred_at >= {window})" in log
+    )
+    nightly, nightly_marts = _monthly(home), _marts(home)
+
+    assert warehouse.dbt_build(home, echo=False, full_refresh=True).startswith("full refresh")
+    full, full_marts = _monthly(home), _marts(home)
+    assert nightly["int_shared_costs_distributed"]
+    for name in full:
+        assert nightly[name] == full[name], f"{name} differs after the night"
+    for name in full_marts:
+        assert nightly_marts[name] == full_marts[name], f"{name} differs after the night"
 
 
 def _assert_the_night_skipped_only_what_cannot_change(home: Home, window: str) -> None:

@@ -10,14 +10,32 @@
 -- cluster-month with no allocated GPU cost keeps its shared cost visible as activity `overhead`
 -- (row_kind unallocated; the taxonomy's line for shared costs that are not GPU time), not `idle`,
 -- which stays exactly the unused GPU capacity of the pools (fct_idle_cost). Never dropped.
+-- Incremental by month: a night recomputes the months from the one its refresh window starts
+-- in (every charge that reaches into them, every allocation of them) and keeps the earlier
+-- months, which no new input can change (macros/incremental.sql, in_refresh_months).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_refresh_months('month') }}"
+    )
+}}
+
 with charges as (
     select * from {{ ref('int_billing_charges_converted') }}
-    where cluster is not null and shared_cost_type is not null
+    where
+        cluster is not null and shared_cost_type is not null
+        -- a charge with a piece in the window's months (a zero-length one: in its start month)
+        and (
+            {{ in_refresh_months('charge_period_end - interval 1 microsecond') }}
+            or {{ in_refresh_months('charge_period_start') }}
+        )
 ),
 
 allocations as (
     select * from {{ ref('int_gpu_hours_allocated_to_pools') }}
-    where row_kind = 'job'
+    where row_kind = 'job' and {{ in_refresh_months('hour') }}
 ),
 
 charge_months as (
@@ -76,6 +94,7 @@ charge_pieces as (
 ),
 
 shared as (
+    -- A charge's pieces are split over all its months (above); only the window's are written.
     select
         cluster,
         cast(month as timestamp) as month,
@@ -83,6 +102,7 @@ shared as (
         count(distinct charge_key) as charge_count,
         sum(cost_units) as shared_units
     from charge_pieces
+    where {{ in_refresh_months('month') }}
     group by cluster, month, shared_cost_type
 ),
 

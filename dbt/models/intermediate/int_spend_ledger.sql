@@ -5,14 +5,15 @@
 -- once (checked in rpt_reconciliation).
 -- Incremental: the GPU allocation rows (most of the ledger, one per job x pool hour; their
 -- cost_source values are those of the `allocations` branch below) are rewritten from the
--- refresh window's hour on, as int_gpu_hours_allocated_to_pools is; every other row comes from
--- a model rebuilt whole each night, so it is rewritten whole.
+-- refresh window's hour on, as int_gpu_hours_allocated_to_pools is; the shared cost rows (one
+-- per job x cluster-month x type) from the window's month on, as int_shared_costs_distributed
+-- is; every other row comes from a model rebuilt whole each night, so it is rewritten whole.
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_refresh_window_and_rebuilt('incurred_at', 'cost_source', ['gpu_allocation', 'idle_capacity']) }}"
+        pre_hook="{{ delete_refresh_window_and_rebuilt('incurred_at', 'cost_source', ['gpu_allocation', 'idle_capacity'], ['shared_cost', 'shared_unallocated']) }}"
     )
 }}
 
@@ -63,6 +64,7 @@ licences as (
 
 shared_costs as (
     select * from {{ ref('int_shared_costs_distributed') }}
+    where {{ in_refresh_months('month') }}
 ),
 
 unioned as (
