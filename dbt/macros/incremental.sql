@@ -94,6 +94,13 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- `values` as SQL string literals, comma-separated (for an IN list). -#}
+{% macro sql_strings(values) -%}
+    {%- for value in values -%}
+        '{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
 {#- A where-clause term for rows per calendar month (int_shared_costs_distributed): true on a
     full build; on an incremental one, the months from the one the refresh window starts in.
     A month's rows depend on every charge and allocation of that month, so a window that
@@ -121,11 +128,10 @@
 {% macro delete_refresh_window_and_rebuilt(column, kind_column, windowed, monthly=[]) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        where {{ kind_column }} not in ({% for value in windowed + monthly %}'{{ value }}'{{ ", " if not loop.last }}{% endfor %})
+        where {{ kind_column }} not in ({{ sql_strings(windowed + monthly) }})
             or {{ in_refresh_window(column) }}
             {%- if monthly %}
-            or ({{ kind_column }} in ({% for value in monthly %}'{{ value }}'{{ ", " if not loop.last }}{% endfor %})
-                and {{ in_refresh_months(column) }})
+            or ({{ kind_column }} in ({{ sql_strings(monthly) }}) and {{ in_refresh_months(column) }})
             {%- endif %}
     {%- endif -%}
 {%- endmacro %}
@@ -166,9 +172,7 @@
         {%- if shas | length == 0 -%}
             null
         {%- else -%}
-            {%- for sha in shas -%}
-                '{{ sha | replace("'", "''") }}'{{ ", " if not loop.last }}
-            {%- endfor -%}
+            {{- sql_strings(shas) -}}
         {%- endif -%}
     {%- else -%}
         null

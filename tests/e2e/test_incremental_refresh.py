@@ -137,8 +137,8 @@ def test_a_night_after_a_full_build_equals_a_full_refresh(built: Home):
         assert nightly[name] == full[name], f"{name} differs after the incremental night"
 
 
-# A quarterly storage reservation billed over 01-30 to 02-02: split over January and February
-# by seconds (two days each), so a night from 02-01 recomputes its February piece only.
+# One storage charge for 01-30 00:00 to 02-03 00:00: split over January and February by seconds
+# (two days each), so a night from 02-01 recomputes its February piece only.
 SPANNING_SHARED_CHARGE = (
     "BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,"
     "ProviderName,InvoiceId,ResourceId,SkuId,ChargeCategory,ConsumedUnit,ConsumedQuantity,"

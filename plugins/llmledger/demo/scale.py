@@ -242,7 +242,7 @@ def _dataset_versions(scale: Scale) -> list[str]:
 def _billing_sql(scale: Scale, seed: int, index: int, first: datetime, last: datetime,
                  late_credits: bool) -> str:  # fmt: skip
     cluster, own, provider, account, prefix, sku, price, discount, region = CLUSTERS[index]
-    owned = own == "owned"
+    shared_kinds = "'storage'" if own == "owned" else "'storage', 'network'"
     nodes = scale.nodes[index]
     hours = int((last - first).total_seconds() // 3600)
     u = _u(seed, f"'{cluster}'", "n", "h")
@@ -271,7 +271,7 @@ def _billing_sql(scale: Scale, seed: int, index: int, first: datetime, last: dat
             'Usage' as category,
             shared.kind
         from range({hours // 24}) as dd(d), ({SHARED_COSTS_SQL}) as shared
-        where shared.kind = 'storage' or {not owned}
+        where shared.kind in ({shared_kinds})
     """
     if late_credits:
         # SLA credits for the day before, delivered a day late: they change closed pools.
